@@ -1,0 +1,35 @@
+"""Process edges: the Flask app factory, webhook, CLI, worker, simulator and the LINE client."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from bot.config import Config, config_from_environment
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the web app. Importing this package does nothing else."""
+    config = config or config_from_environment()
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        # Serving (gunicorn) needs every secret; CLI commands check what they use themselves.
+        config.check()
+    app = Flask(__name__)
+    app.config.from_object(config)
+    app.extensions["helpdesk.config"] = config  # CLI commands re-check what they need
+
+    from bot import cli, database, health, webhook
+
+    database.init_app(app)
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    if config.DEMO:
+        from bot import simulator
+
+        app.register_blueprint(simulator.bp)
+    cli.init_app(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app

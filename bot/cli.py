@@ -1,0 +1,95 @@
+"""`flask --app bot ...` commands for admins and the release phase."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from bot.database import get_db
+from models import migrate
+from models.base import utcnow
+
+db_cli = AppGroup("db", help="Database schema.")
+org_cli = AppGroup("org", help="The organisation: work groups, staff, systems.")
+staff_cli = AppGroup("staff", help="Staff accounts.")
+richmenu_cli = AppGroup("richmenu", help="The LINE rich menu.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (the Procfile's release phase)."""
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at revision {revision}")
+
+
+@org_cli.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def org_import(path: Path) -> None:
+    """Load an organisation file (YAML); importing the same file again changes nothing."""
+    from models.org_import import OrgFileError, import_org, load_org_file
+
+    try:
+        data = load_org_file(path)
+    except OrgFileError as exc:
+        click.echo(f"{path}: {exc}", err=True)
+        sys.exit(1)
+    try:
+        with get_db().transaction() as session:
+            report = import_org(session, data, utcnow())
+    except OrgFileError as exc:
+        click.echo(f"{path}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+
+
+@staff_cli.command("code")
+@click.argument("staff_code")
+def staff_registration_code(staff_code: str) -> None:
+    """Issue a one-time registration code for a staff member to send to the bot."""
+    from models.org import staff_by_code
+    from models.registration import CODE_TTL, issue_code
+
+    with get_db().transaction() as session:
+        staff = staff_by_code(session, staff_code.strip())
+        if staff is None or not staff.active:
+            click.echo(f"ไม่พบเจ้าหน้าที่รหัส {staff_code} / no active staff with code {staff_code}", err=True)
+            sys.exit(1)
+        code = issue_code(session, staff, utcnow())
+        name = staff.name
+    days = CODE_TTL.days
+    click.echo(f"{code}")
+    click.echo(
+        f"ส่งรหัสนี้ให้ {name} พิมพ์ในแชตกับบอท ใช้ได้ครั้งเดียว ภายใน {days} วัน / "
+        f"single use, valid {days} days",
+        err=True,
+    )
+
+
+@richmenu_cli.command("deploy")
+def richmenu_deploy() -> None:
+    """Create the rich menu on LINE, upload its image and make it the default."""
+    from bot.config import ConfigError
+    from bot.richmenu import definition, image_bytes
+    from bot.worker import line_api_for
+
+    try:
+        current_app.extensions["helpdesk.config"].check()
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    line = line_api_for(current_app)
+    try:
+        menu_id = line.deploy_rich_menu(definition(), image_bytes())
+    finally:
+        line.close()
+    click.echo(f"rich menu {menu_id} is now the default")
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, org_cli, staff_cli, richmenu_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,78 @@
+"""Configuration from the environment (a .env file is read when present)."""
+
+from __future__ import annotations
+
+import os
+
+from dotenv import load_dotenv
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/helpdesk.db"
+DEFAULT_LINE_API_BASE_URL = "https://api.line.me"
+REQUIRED_IN_PRODUCTION = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SECRET_KEY")
+
+
+class ConfigError(RuntimeError):
+    """Start-up refused: the message is one line, in Thai and English."""
+
+
+class Config:
+    """Production settings. Every value can be overridden through the environment."""
+
+    TESTING = False
+    DEMO = False
+
+    def __init__(self) -> None:
+        load_dotenv(override=False)
+        env = os.environ
+        self.LINE_CHANNEL_SECRET = env.get("LINE_CHANNEL_SECRET", "")
+        self.LINE_CHANNEL_ACCESS_TOKEN = env.get("LINE_CHANNEL_ACCESS_TOKEN", "")
+        self.LINE_API_BASE_URL = env.get("LINE_API_BASE_URL", DEFAULT_LINE_API_BASE_URL).rstrip("/")
+        self.DATABASE_URL = env.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        self.SECRET_KEY = env.get("SECRET_KEY", "")
+        self.PORT = int(env.get("PORT", "8000"))
+        # LINE's webhook bodies are small; anything larger is not LINE.
+        self.MAX_CONTENT_LENGTH = int(env.get("WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+        self.LINE_TIMEOUT_SECONDS = float(env.get("LINE_TIMEOUT_SECONDS", "10"))
+        # LINE documents no exact reply-token lifetime; stay well inside the observed minute.
+        self.REPLY_TOKEN_TTL_SECONDS = float(env.get("REPLY_TOKEN_TTL_SECONDS", "50"))
+        self.WORKER_POLL_SECONDS = float(env.get("WORKER_POLL_SECONDS", "0.25"))
+        self.DIALOG_TIMEOUT_MINUTES = int(env.get("DIALOG_TIMEOUT_MINUTES", "30"))
+        self.PRIVACY_RETENTION_DAYS = int(env.get("PRIVACY_RETENTION_DAYS", "365"))
+
+    def check(self) -> None:
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not getattr(self, name)]
+        if missing:
+            names = ", ".join(missing)
+            raise ConfigError(f"ยังไม่ได้ตั้งค่า {names} / missing required setting(s): {names}")
+
+
+class DemoConfig(Config):
+    """One process on SQLite with the fake LINE platform: no real secrets needed."""
+
+    DEMO = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.LINE_CHANNEL_SECRET = self.LINE_CHANNEL_SECRET or "demo-channel-secret"
+        self.LINE_CHANNEL_ACCESS_TOKEN = self.LINE_CHANNEL_ACCESS_TOKEN or "demo-access-token"
+        self.SECRET_KEY = self.SECRET_KEY or "demo-secret-key"
+
+
+class TestConfig(DemoConfig):
+    """Demo's placeholder secrets, without the simulator unless a test asks for it."""
+
+    TESTING = True
+    DEMO = False
+
+    def __init__(self, **overrides: object) -> None:
+        super().__init__()
+        self.LINE_TIMEOUT_SECONDS = 2.0
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+
+def config_from_environment() -> Config:
+    """HELPDESK_MODE=demo selects the demo settings; anything else is production."""
+    if os.environ.get("HELPDESK_MODE", "").lower() == "demo":
+        return DemoConfig()
+    return Config()

@@ -1,0 +1,115 @@
+"""The worker process (`python -m bot.worker`): drains the inbox and relays the outbox.
+
+APScheduler runs here and nowhere else, with fixed jobs only; business schedules are rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from bot.database import get_db
+from bot.inbox_processor import process_once
+from bot.line_api import LineApi
+from bot.relay import relay_once
+from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
+from handlers.context import Settings
+
+log = logging.getLogger(__name__)
+
+
+def handler_settings(app: Flask) -> Settings:
+    cfg = app.config
+    return Settings(
+        reply_token_ttl=timedelta(seconds=cfg["REPLY_TOKEN_TTL_SECONDS"]),
+        dialog_timeout=timedelta(minutes=cfg["DIALOG_TIMEOUT_MINUTES"]),
+        retention_days=cfg["PRIVACY_RETENTION_DAYS"],
+    )
+
+
+def line_api_for(app: Flask) -> LineApi:
+    cfg = app.config
+    return LineApi(cfg["LINE_API_BASE_URL"], cfg["LINE_CHANNEL_ACCESS_TOKEN"], cfg["LINE_TIMEOUT_SECONDS"])
+
+
+@dataclass
+class Worker:
+    """The worker's fixed jobs, callable one tick at a time (tests) or on a schedule."""
+
+    app: Flask
+    line: LineApi
+
+    def drain_inbox(self) -> int:
+        with self.app.app_context():
+            return process_once(get_db(), handler_settings(self.app))
+
+    def relay_outbox(self) -> int:
+        with self.app.app_context():
+            return relay_once(get_db(), self.line)
+
+    def tick(self) -> None:
+        self.drain_inbox()
+        self.relay_outbox()
+
+    def schedule(self, scheduler: BaseScheduler) -> None:
+        every = self.app.config["WORKER_POLL_SECONDS"]
+        for job in (self.drain_inbox, self.relay_outbox):
+            scheduler.add_job(
+                job, "interval", seconds=every, id=job.__name__, max_instances=1, coalesce=True,
+                misfire_grace_time=None,
+            )
+
+
+def start_background(app: Flask) -> tuple[BackgroundScheduler, WorkerLock]:
+    """For the one-process demo: the same jobs on a background thread."""
+    with app.app_context():
+        lock = WorkerLock(get_db().engine)
+    lock.acquire()
+    scheduler = BackgroundScheduler(timezone="UTC")
+    Worker(app, line_api_for(app)).schedule(scheduler)
+    scheduler.start()
+    return scheduler, lock
+
+
+def main() -> int:
+    from bot import create_app
+    from bot.config import ConfigError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    with app.app_context():
+        lock = WorkerLock(get_db().engine)
+    try:
+        lock.acquire()
+    except WorkerAlreadyRunning as exc:
+        print(f"มี worker อื่นทำงานอยู่แล้ว / another worker is already running: {exc}", file=sys.stderr)
+        return 3
+    scheduler = BlockingScheduler(timezone="UTC")
+    worker = Worker(app, line_api_for(app))
+    worker.schedule(scheduler)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    log.info("worker started")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        lock.release()
+        worker.line.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

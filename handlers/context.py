@@ -1,0 +1,121 @@
+"""What a handler sees of one event, and the only way it can answer (through the outbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handlers import postback
+from handlers.messages import Message
+from models import outbox
+from models.org import Staff
+
+
+@dataclass
+class Settings:
+    """The few knobs handlers need; the worker fills them from the app config."""
+
+    reply_token_ttl: timedelta = timedelta(seconds=50)
+    dialog_timeout: timedelta = timedelta(minutes=30)
+    retention_days: int = 365
+
+
+@dataclass
+class Context:
+    session: Session
+    event: dict[str, Any]
+    now: datetime
+    staff: Staff | None
+    settings: Settings = field(default_factory=Settings)
+    inbox_event_id: int | None = None
+    # When LINE handed us the event: the reply token's clock starts there, not at processing.
+    received_at: datetime | None = None
+    _replies: list[Message] = field(default_factory=list)
+
+    @property
+    def source(self) -> dict[str, Any]:
+        src = self.event.get("source")
+        return src if isinstance(src, dict) else {}
+
+    @property
+    def source_type(self) -> str:
+        return str(self.source.get("type") or "")
+
+    @property
+    def in_group(self) -> bool:
+        return self.source_type in ("group", "room")
+
+    @property
+    def user_id(self) -> str | None:
+        uid = self.source.get("userId")
+        return uid if isinstance(uid, str) and uid else None
+
+    @property
+    def group_id(self) -> str | None:
+        gid = self.source.get("groupId") or self.source.get("roomId")
+        return gid if isinstance(gid, str) and gid else None
+
+    @property
+    def chat_id(self) -> str | None:
+        """Where an answer goes: the group in a group chat, else the person."""
+        return self.group_id if self.in_group else self.user_id
+
+    @property
+    def chat_key(self) -> str:
+        if self.in_group:
+            return f"group:{self.group_id}:{self.user_id or '-'}"
+        return f"user:{self.user_id or '-'}"
+
+    @property
+    def message(self) -> dict[str, Any]:
+        msg = self.event.get("message")
+        return msg if isinstance(msg, dict) else {}
+
+    @property
+    def text(self) -> str | None:
+        if self.event.get("type") != "message" or self.message.get("type") != "text":
+            return None
+        value = self.message.get("text")
+        return value.strip() if isinstance(value, str) else None
+
+    @property
+    def postback(self) -> postback.Postback | None:
+        if self.event.get("type") != "postback":
+            return None
+        data = self.event.get("postback")
+        return postback.decode(data.get("data") if isinstance(data, dict) else None)
+
+    @property
+    def mentions_bot(self) -> bool:
+        mention = self.message.get("mention")
+        mentionees = mention.get("mentionees") if isinstance(mention, dict) else None
+        return isinstance(mentionees, list) and any(
+            isinstance(m, dict) and m.get("isSelf") is True for m in mentionees
+        )
+
+    def reply(self, *messages: Message) -> None:
+        """Answer in this chat: free through the reply token while it is fresh."""
+        self._replies.extend(messages)
+
+    def push(self, to: str, *messages: Message) -> None:
+        """Tell someone else (costs quota): written to the outbox now, sent by the relay."""
+        outbox.enqueue(self.session, to, list(messages), self.now, inbox_event_id=self.inbox_event_id)
+
+    def flush(self) -> None:
+        if not self._replies or not self.chat_id:
+            return
+        token = self.event.get("replyToken")
+        token = token if isinstance(token, str) and token else None
+        outbox.enqueue(
+            self.session,
+            self.chat_id,
+            self._replies,
+            self.now,
+            reply_token=token,
+            reply_expires_at=(self.received_at or self.now) + self.settings.reply_token_ttl if token else None,
+            inbox_event_id=self.inbox_event_id,
+        )
+        self._replies = []

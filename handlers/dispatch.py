@@ -1,0 +1,127 @@
+"""One event in, state changes and outbox rows out: who is this → ACL → dialog → answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handlers import groups, menu, registration, texts
+from handlers.context import Context, Settings
+from handlers.conversation import Conversations
+from handlers.messages import text
+from handlers.registry import Registry
+from models import dialogs
+from models.org import staff_by_line_id
+
+EventHandler = Callable[[Context], None]
+
+EVENTS: Registry[EventHandler] = Registry("event type")
+CONVERSATIONS = Conversations()
+
+CANCEL_WORDS = {"ยกเลิก", "cancel", "/cancel"}
+MENU_WORDS = {"เมนู", "menu", "สวัสดี", "หวัดดี", "hello", "hi", "เริ่ม", "start"}
+HELP_WORDS = {"help", "วิธีใช้", "ช่วยเหลือ", "/help"}
+
+
+def dispatch(
+    session: Session,
+    event: dict[str, Any],
+    now: datetime,
+    settings: Settings | None = None,
+    inbox_event_id: int | None = None,
+    received_at: datetime | None = None,
+) -> bool:
+    """Handle one stored event inside the caller's transaction. Returns False if ignored."""
+    if event.get("mode") == "standby":
+        return False  # another channel owns the chat; LINE expects no answer
+    handler = EVENTS.get(str(event.get("type")))
+    if handler is None:
+        return False  # unknown or future event types are accepted and ignored
+    source = event.get("source") if isinstance(event.get("source"), dict) else {}
+    ctx = Context(
+        session=session,
+        event=event,
+        now=now,
+        staff=staff_by_line_id(session, source.get("userId")),
+        settings=settings or Settings(),
+        inbox_event_id=inbox_event_id,
+        received_at=received_at,
+    )
+    handler(ctx)
+    ctx.flush()
+    return True
+
+
+def on_message(ctx: Context) -> None:
+    if ctx.in_group:
+        groups.on_group_message(ctx)
+    elif ctx.staff is None:
+        registration.handle_unknown(ctx)
+    else:
+        _converse(ctx)
+
+
+def on_postback(ctx: Context) -> None:
+    if ctx.in_group:
+        return  # group cards carry their own actions (feature modules register them)
+    if ctx.staff is None:
+        registration.handle_unknown(ctx)
+    else:
+        _converse(ctx)
+
+
+def _converse(ctx: Context) -> None:
+    """A registered person in 1:1 chat."""
+    word = (ctx.text or "").casefold()
+    if word in CANCEL_WORDS:
+        had = CONVERSATIONS.cancel(ctx)
+        menu.show(ctx, texts.CANCELLED if had else texts.NOTHING_TO_CANCEL)
+        return
+    pb = ctx.postback
+    if pb is not None and pb.action == menu.MENU_ACTION:
+        CONVERSATIONS.cancel(ctx)  # a menu choice starts afresh
+        menu.choose(ctx, pb.params.get("i", ""))
+        return
+    if CONVERSATIONS.handle(ctx):
+        return
+    if word in MENU_WORDS:
+        menu.show(ctx)
+    elif word in HELP_WORDS:
+        menu.show_help(ctx)
+    elif pb is not None:
+        menu.show(ctx, texts.STALE_BUTTON)
+    elif ctx.text is None:
+        menu.show(ctx, texts.UNSUPPORTED_MESSAGE)
+    else:
+        menu.show(ctx, texts.NOT_UNDERSTOOD)
+
+
+def on_follow(ctx: Context) -> None:
+    privacy = texts.PRIVACY_NOTICE.format(days=ctx.settings.retention_days)
+    if ctx.staff is None:
+        ctx.reply(text(texts.WELCOME_UNKNOWN), text(privacy))
+    else:
+        ctx.reply(text(texts.WELCOME_KNOWN.format(name=ctx.staff.first_name)), text(privacy, menu.quick_replies()))
+
+
+def on_unfollow(ctx: Context) -> None:
+    dialogs.clear(ctx.session, ctx.chat_key)  # blocked: nothing will reach them anyway
+
+
+def ignore(_ctx: Context) -> None:
+    """Known event types the helpdesk has no use for (beacons, stickers read, unsend...)."""
+
+
+EVENTS.register("message", on_message)
+EVENTS.register("postback", on_postback)
+EVENTS.register("follow", on_follow)
+EVENTS.register("unfollow", on_unfollow)
+EVENTS.register("join", groups.on_join)
+EVENTS.register("leave", groups.on_leave)
+for _kind in ("memberJoined", "memberLeft", "unsend", "videoPlayComplete", "beacon", "accountLink",
+              "things", "membership", "messageEdited", "activated", "deactivated", "botSuspended",
+              "botResumed", "module", "delivery"):
+    EVENTS.register(_kind, ignore)

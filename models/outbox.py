@@ -1,0 +1,110 @@
+"""Messages waiting to be sent: written in the same transaction as the change they report."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Base, UTCDateTime
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+MAX_MESSAGES_PER_CALL = 5  # LINE's limit for one reply or push
+BACKOFF_CAP = timedelta(minutes=5)
+GIVE_UP_AFTER = timedelta(hours=24)
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbox_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_event.id"), nullable=True)
+    to_id: Mapped[str] = mapped_column(String(64))
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reply_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reply_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set (and committed) before a reply is attempted: after a crash we then know a reply may
+    # already have been delivered, and LINE refusing the token again proves it was.
+    reply_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Fixed when the row is written, so every push attempt of this row carries the same key.
+    retry_key: Mapped[str] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_via: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+def enqueue(
+    session: Session,
+    to_id: str,
+    messages: list[dict[str, Any]],
+    now: datetime,
+    reply_token: str | None = None,
+    reply_expires_at: datetime | None = None,
+    inbox_event_id: int | None = None,
+) -> list[OutboxMessage]:
+    """Queue messages for one chat, five per row; only the first row may use the reply token."""
+    rows = []
+    for start in range(0, len(messages), MAX_MESSAGES_PER_CALL):
+        first = start == 0
+        row = OutboxMessage(
+            inbox_event_id=inbox_event_id,
+            to_id=to_id,
+            messages=messages[start : start + MAX_MESSAGES_PER_CALL],
+            reply_token=reply_token if first else None,
+            reply_expires_at=reply_expires_at if first else None,
+            retry_key=str(uuid.uuid4()),
+            status=PENDING,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        session.add(row)
+        rows.append(row)
+    return rows
+
+
+def due_messages(session: Session, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def mark_sent(row: OutboxMessage, now: datetime, via: str, status: int) -> None:
+    row.status = SENT
+    row.sent_at = now
+    row.sent_via = via
+    row.last_status = status
+    row.last_error = None
+
+
+def mark_dead(row: OutboxMessage, status: int | None, error: str) -> None:
+    """Stop trying (LINE refused the request itself); kept for the admin to see and resend."""
+    row.status = DEAD
+    row.last_status = status
+    row.last_error = error[:500]
+
+
+def schedule_retry(row: OutboxMessage, now: datetime, status: int | None, error: str) -> None:
+    """Exponential backoff with jitter; after a day the row is given up as dead."""
+    row.attempts += 1
+    row.last_status = status
+    row.last_error = error[:500]
+    if now - row.created_at > GIVE_UP_AFTER:
+        row.status = DEAD
+        return
+    delay = min(timedelta(seconds=2 ** min(row.attempts, 10)), BACKOFF_CAP)
+    row.next_attempt_at = now + delay * random.uniform(0.5, 1.0)

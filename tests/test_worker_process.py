@@ -1,0 +1,125 @@
+"""The worker as a real process: exactly-once delivery across SIGKILL, and only one at a time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from handlers.messages import text
+from models import outbox
+from models.base import utcnow
+from models.outbox import OutboxMessage
+from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, MALEE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _worker_env(app, line) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "FLASK_"))}
+    env.update(
+        DATABASE_URL=app.config["DATABASE_URL"],
+        LINE_API_BASE_URL=line.base_url,
+        LINE_CHANNEL_SECRET=CHANNEL_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
+        SECRET_KEY="test",
+        LINE_TIMEOUT_SECONDS="10",
+        WORKER_POLL_SECONDS="0.05",
+        HELPDESK_MODE="",
+    )
+    return env
+
+
+def _start_worker(app, line) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.worker"], cwd=ROOT, env=_worker_env(app, line),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def _pending(db) -> int:
+    with db.transaction() as session:
+        return session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == outbox.PENDING)
+        )
+
+
+def test_worker_killed_while_sending_delivers_every_message_exactly_once(app, db, line):
+    with db.transaction() as session:
+        for i in range(12):
+            outbox.enqueue(session, MALEE, [text(f"ข้อความที่ {i}")], utcnow())
+    with db.transaction() as session:
+        keys = set(session.scalars(select(OutboxMessage.retry_key)))
+    line.set_delay(30.0, path_prefix="/v2/bot/message/push")  # LINE takes the message, the answer hangs
+    first = _start_worker(app, line)
+    try:
+        _wait_for(lambda: len(line.sent) >= 1)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        first.kill()
+    assert _pending(db) == 12  # the accepted one was never recorded as sent
+    line.set_delay(0)
+    second = _start_worker(app, line)
+    try:
+        _wait_for(lambda: _pending(db) == 0)
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+    accepted = line.accepted_retry_keys()
+    assert sorted(accepted) == sorted(keys)  # every message once, none twice
+    conflicts = [r for r in line.requests if r.status == 409]
+    assert len(conflicts) == 1  # the one in flight at the kill was retried and recognised
+
+
+def test_a_second_worker_refuses_to_run(app, line):
+    first = _start_worker(app, line)
+    try:
+        _wait_for(lambda: "worker started" in _peek(first) or first.poll() is not None, 30)
+        assert first.poll() is None
+        second = _start_worker(app, line)
+        _out, err = second.communicate(timeout=30)
+        assert second.returncode == 3
+        assert "another worker is already running" in err
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
+    third = _start_worker(app, line)  # the lock went with the first worker
+    try:
+        _wait_for(lambda: "worker started" in _peek(third) or third.poll() is not None, 30)
+        assert third.poll() is None
+    finally:
+        third.terminate()
+        third.wait(timeout=10)
+
+
+_seen: dict[int, str] = {}
+
+
+def _peek(proc: subprocess.Popen) -> str:
+    """Read what the process logged so far without blocking."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    while sel.select(timeout=0):
+        line = proc.stderr.readline()
+        if not line:
+            break
+        _seen[proc.pid] = _seen.get(proc.pid, "") + line
+    sel.close()
+    return _seen.get(proc.pid, "")
