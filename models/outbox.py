@@ -74,13 +74,26 @@ def enqueue(
 
 
 def due_messages(session: Session, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+    """Pending rows in the order they were written; a chat whose earlier row waits for a retry
+    holds back its later rows, so nobody reads an answer before the question it follows."""
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.status == PENDING)
         .order_by(OutboxMessage.id)
-        .limit(limit)
+        .limit(limit * 10)
     )
-    return list(session.scalars(stmt))
+    ready: list[OutboxMessage] = []
+    blocked: set[str] = set()
+    for row in session.scalars(stmt):
+        if row.to_id in blocked:
+            continue
+        if row.next_attempt_at > now:
+            blocked.add(row.to_id)
+            continue
+        ready.append(row)
+        if len(ready) >= limit:
+            break
+    return ready
 
 
 def mark_sent(row: OutboxMessage, now: datetime, via: str, status: int) -> None:

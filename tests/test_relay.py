@@ -143,3 +143,47 @@ def test_more_than_five_messages_are_split_into_calls_of_five(db, line):
     assert [len(r.messages) for r in rows] == [5, 2]
     relay_once(db, api, now=lambda: now)
     assert [len(s.messages) for s in line.sent] == [5, 2]
+
+
+def test_a_chat_waiting_for_a_retry_holds_back_its_later_messages(db, line):
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2)
+    start = utcnow()
+    first = _queue(db, start)
+    second = _queue(db, start)
+    line.fail_next(1, status=500)
+    relay_once(db, api, now=lambda: start)
+    assert _row(db, first).status == outbox.PENDING
+    assert _row(db, second).status == outbox.PENDING  # not sent ahead of the first
+    relay_once(db, api, now=lambda: start + timedelta(seconds=1))  # the first is not due yet
+    assert _row(db, second).status == outbox.PENDING
+    relay_once(db, api, now=lambda: start + timedelta(minutes=1))
+    assert [s.retry_key for s in line.sent] == [_row(db, first).retry_key, _row(db, second).retry_key]
+
+
+def test_a_reply_whose_answer_was_lost_is_retried_as_a_reply_and_not_pushed(db, line):
+    """LINE took the reply but the answer timed out: the retry finds the token used, so it was sent."""
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=0.3)
+    now = utcnow()
+    token = line.issue_reply_token(MALEE)
+    row_id = _queue(db, now, reply_token=token, reply_expires_at=now + timedelta(seconds=50))
+    line.set_delay(1.0, path_prefix="/v2/bot/message/reply")
+    relay_once(db, api, now=lambda: now)
+    line.set_delay(0, path_prefix="/v2/bot/message/reply")
+    assert _row(db, row_id).status == outbox.PENDING
+    assert _pushes(line) == []
+    relay_once(db, api, now=lambda: now + timedelta(seconds=5))
+    row = _row(db, row_id)
+    assert row.status == outbox.SENT and row.sent_via == "reply"
+    assert len(line.sent) == 1 and _pushes(line) == []
+
+
+def test_a_reply_refused_with_500_is_retried_and_delivered_once(db, line):
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2)
+    now = utcnow()
+    token = line.issue_reply_token(MALEE)
+    row_id = _queue(db, now, reply_token=token, reply_expires_at=now + timedelta(seconds=50))
+    line.fail_next(1, status=500, path_prefix="/v2/bot/message/reply")
+    relay_once(db, api, now=lambda: now)
+    relay_once(db, api, now=lambda: now + timedelta(seconds=5))
+    assert _row(db, row_id).sent_via == "reply"
+    assert [s.kind for s in line.sent] == ["reply"]
