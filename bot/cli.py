@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -17,6 +19,7 @@ db_cli = AppGroup("db", help="Database schema.")
 org_cli = AppGroup("org", help="The organisation: work groups, staff, systems.")
 staff_cli = AppGroup("staff", help="Staff accounts.")
 richmenu_cli = AppGroup("richmenu", help="The LINE rich menu.")
+kb_cli = AppGroup("kb", help="The SOP knowledge base.")
 
 
 @db_cli.command("upgrade")
@@ -90,6 +93,44 @@ def richmenu_deploy() -> None:
     click.echo(f"rich menu {menu_id} is now the default")
 
 
+@kb_cli.command("ask")
+@click.argument("question", required=False)
+def kb_ask(question: str | None) -> None:
+    """Answer QUESTION, or each line of standard input, as one JSON object per line."""
+    from handlers import sop
+
+    sop.warm_up()  # the index is built once, before any latency is measured
+    questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
+    for asked in questions:
+        if not asked.strip():
+            continue
+        started = time.perf_counter()
+        result = sop.ask(asked)
+        latency_ms = (time.perf_counter() - started) * 1000
+        click.echo(json.dumps({
+            "question": asked,
+            "found": result.found,
+            "answer": result.text,
+            "citations": [c.as_json() for c in result.citations],
+            "score": result.score,
+            "latency_ms": round(latency_ms, 3),
+        }, ensure_ascii=False))
+
+
+@kb_cli.command("check")
+def kb_check() -> None:
+    """Load the corpus and the FAQ file and say what is wrong, if anything (after editing them)."""
+    from handlers import sop
+    from knowledge.corpus import CorpusError
+
+    try:
+        count = sop.warm_up()
+    except CorpusError as exc:
+        click.echo(f"ไฟล์คลังความรู้มีปัญหา / knowledge base error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{count} passages")
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, org_cli, staff_cli, richmenu_cli):
+    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli):
         app.cli.add_command(group)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from bot.database import get_db
@@ -21,6 +21,7 @@ from bot.inbox_processor import process_once
 from bot.line_api import LineApi
 from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
+from handlers import sop
 from handlers.context import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def start_background(app: Flask) -> tuple[BackgroundScheduler, WorkerLock]:
     with app.app_context():
         lock = WorkerLock(get_db().engine)
     lock.acquire()
+    sop.warm_up()
     scheduler = BackgroundScheduler(timezone="UTC")
     Worker(app, line_api_for(app)).schedule(scheduler)
     scheduler.start()
@@ -96,16 +98,25 @@ def main() -> int:
     except WorkerAlreadyRunning as exc:
         print(f"มี worker อื่นทำงานอยู่แล้ว / another worker is already running: {exc}", file=sys.stderr)
         return 3
-    scheduler = BlockingScheduler(timezone="UTC")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # The handler only sets a flag: stopping the scheduler from inside a signal handler can
+        # race with its start and leave its executor thread keeping the process alive.
+        signal.signal(signum, lambda *_: stop.set())
     worker = Worker(app, line_api_for(app))
-    worker.schedule(scheduler)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    log.info("worker started")
+    scheduler = BackgroundScheduler(timezone="UTC")
     try:
+        passages = sop.warm_up()  # the SOP index is built once, before the first question
+        log.info("knowledge base ready: %d passages", passages)
+        worker.schedule(scheduler)
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        log.info("worker started")
+        while not stop.wait(1.0):
+            pass
+        log.info("worker stopping")
     finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)  # let a job in progress finish its transaction
         lock.release()
         worker.line.close()
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import groups, menu, registration, texts
+from handlers import groups, intents, menu, registration, sop, texts
 from handlers.context import Context, Settings
 from handlers.conversation import Conversations
 from handlers.messages import text
@@ -19,6 +19,8 @@ from models.org import staff_by_line_id
 EventHandler = Callable[[Context], None]
 
 EVENTS: Registry[EventHandler] = Registry("event type")
+# Postback actions answered whatever dialog the person is in (they leave its state alone).
+POSTBACKS: Registry[EventHandler] = Registry("postback action")
 CONVERSATIONS = Conversations()
 
 CANCEL_WORDS = {"ยกเลิก", "cancel", "/cancel"}
@@ -85,6 +87,10 @@ def _converse(ctx: Context) -> None:
         CONVERSATIONS.cancel(ctx)  # a menu choice starts afresh
         menu.choose(ctx, pb.params.get("i", ""))
         return
+    side_action = POSTBACKS.get(pb.action) if pb is not None else None
+    if side_action is not None:
+        side_action(ctx)
+        return
     if CONVERSATIONS.handle(ctx):
         return
     if word in MENU_WORDS:
@@ -96,7 +102,16 @@ def _converse(ctx: Context) -> None:
     elif ctx.text is None:
         menu.show(ctx, texts.UNSUPPORTED_MESSAGE)
     else:
-        menu.show(ctx, texts.NOT_UNDERSTOOD)
+        _free_text(ctx, ctx.text)
+
+
+def _free_text(ctx: Context, words: str) -> None:
+    """Outside any dialog: a request starts its service; anything else is taken as an SOP question."""
+    service = intents.requested_service(words)
+    if service is not None:
+        menu.choose(ctx, service)
+    else:
+        sop.answer_question(ctx, words)
 
 
 def on_follow(ctx: Context) -> None:
@@ -114,6 +129,10 @@ def on_unfollow(ctx: Context) -> None:
 def ignore(_ctx: Context) -> None:
     """Known event types the helpdesk has no use for (beacons, stickers read, unsend...)."""
 
+
+CONVERSATIONS.add(sop.SOP_DIALOG)
+menu.replace_start("ask", sop.start)
+POSTBACKS.register(sop.FEEDBACK_ACTION, sop.on_feedback)
 
 EVENTS.register("message", on_message)
 EVENTS.register("postback", on_postback)

@@ -123,3 +123,17 @@ def _peek(proc: subprocess.Popen) -> str:
         _seen[proc.pid] = _seen.get(proc.pid, "") + line
     sel.close()
     return _seen.get(proc.pid, "")
+
+
+def test_sigterm_at_any_moment_of_start_up_stops_the_worker(app, line):
+    """A stop signal that lands while the scheduler is starting must not leave a hung process."""
+    for moment in ("at once", "knowledge base ready", "worker started"):
+        proc = _start_worker(app, line)
+        try:
+            if moment != "at once":
+                _wait_for(lambda p=proc, m=moment: m in _peek(p) or p.poll() is not None, 60)
+            proc.terminate()
+            proc.wait(timeout=20)
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
