@@ -46,8 +46,9 @@ def _answers(hit: Hit, kinds: list[FactKind], threshold: float) -> bool:
     return hit.confidence >= threshold and all(states(hit.passage, kind) for kind in kinds)
 
 
-def answer(kb: KnowledgeBase, question: str, threshold: float = CONFIDENCE_THRESHOLD) -> Answer:
-    hits = tuple(kb.search(question, limit=8))
+def answer(kb: KnowledgeBase, question: str, threshold: float = CONFIDENCE_THRESHOLD,
+           ranker: str = "combined") -> Answer:
+    hits = tuple(kb.search(question, limit=8, ranker=ranker))
     kinds = kinds_asked(question)
     # A passage far below the best match is not an answer just because it holds the kind of fact asked.
     floor = max(threshold, (hits[0].confidence if hits else 0.0) - SECOND_OPINION_MARGIN)

@@ -93,8 +93,8 @@ def _flat(text: str) -> str:
     return normalize(text).replace(" ", "")
 
 
-def judge(kb: KnowledgeBase, item: dict[str, Any], threshold: float) -> Outcome:
-    result = answer(kb, str(item["q"]), threshold)
+def judge(kb: KnowledgeBase, item: dict[str, Any], threshold: float, ranker: str = "combined") -> Outcome:
+    result = answer(kb, str(item["q"]), threshold, ranker)
     if item["expect"] == "refuse":
         return Outcome(item, result.found, not result.found, False, result.text)
     facts_present = all(_flat(str(f)) in _flat(result.text) for f in item.get("facts", []))
@@ -103,9 +103,23 @@ def judge(kb: KnowledgeBase, item: dict[str, Any], threshold: float) -> Outcome:
                    bool(cited & set(item.get("passages", []))), result.text)
 
 
-def evaluate(threshold: float = CONFIDENCE_THRESHOLD, eval_dir: Path = EVAL_DIR) -> Report:
+def evaluate(threshold: float = CONFIDENCE_THRESHOLD, eval_dir: Path = EVAL_DIR, ranker: str = "combined") -> Report:
     kb = knowledge_base()
-    return Report([judge(kb, item, threshold) for item in load_items(eval_dir)])
+    return Report([judge(kb, item, threshold, ranker) for item in load_items(eval_dir)])
+
+
+def compare() -> None:
+    """Each ranking signal alone and combined, at its own best threshold with refusal ≥ 90 %."""
+    for ranker in ("rapidfuzz", "words", "chars", "combined"):
+        best = None
+        for step in range(40, 91, 2):
+            report = evaluate(step / 100, ranker=ranker)
+            if report.refusal >= 0.9 and (best is None or report.accuracy > best[1].accuracy):
+                best = (step / 100, report)
+        if best is None:
+            print(f"{ranker:10}: never refuses 90 % of out-of-scope questions")
+        else:
+            print(f"{ranker:10}: threshold {best[0]:.2f}: {best[1].summary()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=CONFIDENCE_THRESHOLD)
     parser.add_argument("--sweep", action="store_true", help="try thresholds from 0.40 to 0.90")
     parser.add_argument("--verbose", action="store_true", help="list every question answered wrongly")
+    parser.add_argument("--compare", action="store_true", help="each ranking signal alone versus combined")
     args = parser.parse_args(argv)
+    if args.compare:
+        compare()
+        return 0
     if args.sweep:
         for step in range(40, 91, 2):
             print(f"threshold {step / 100:.2f}: {evaluate(step / 100).summary()}")

@@ -39,7 +39,8 @@ FACT_KINDS = (
                                     r"นานไหม|ใช้เวลา(เท่า\S*|นานไหม|กี่\S*)?|ภายในกี่|ระยะเวลา"),
              re.compile(r"\d[\d,.]*\s*" + _DURATION_UNITS + r"|ทันที|ภายในวัน")),
     FactKind("frequency", re.compile(r"บ่อยแค่ไหน|บ่อยไหม|กี่ครั้ง|ปีละกี่|เดือนละกี่|ทุกกี่|ถี่แค่ไหน|how often"),
-             re.compile(r"ครั้ง|ทุก|ละ ?\d|ประจำ|รายเดือน|รายปี|รายสัปดาห์|สัปดาห์ละ|เดือนละ|ปีละ")),
+             re.compile(r"ครั้ง|ทุก ?\S|ละ ?\d|ประจำ(วัน|สัปดาห์|เดือน|ปี|ไตรมาส)|ราย(วัน|สัปดาห์|เดือน|ปี|ไตรมาส)|"
+                        r"สัปดาห์ละ|เดือนละ|ปีละ")),
     FactKind("date", re.compile(r"วันที่เท่า\S*|วันไหน|เมื่อไห?ร่?|เมื่อไร|กำหนดส่ง|deadline|เดือนไหน|เดือนอะไร|ช่วงไหน"),
              re.compile(r"\d+\s*" + _MONTHS + r"|" + _MONTHS + r"\S*\s*\d{4}|วันที่ \d|ภายในวัน|วันทำการ|"
                         r"ปีงบประมาณ|ไตรมาส|ทุกวัน|ต้นเดือน|สิ้นเดือน|สิ้นปี")),
@@ -65,7 +66,5 @@ def without_asking_words(question: str) -> str:
 def states(passage: Passage, kind: FactKind) -> bool:
     facts = " ".join([passage.text, passage.time, passage.schedule])
     if kind.name == "duration" and passage.time:
-        return True
-    if kind.name == "frequency" and passage.schedule:
         return True
     return bool(kind.stated.search(normalize(facts)))

@@ -67,6 +67,7 @@ class KnowledgeBase:
     def __init__(self, passages: Sequence[Passage]) -> None:
         self.passages = list(passages)
         texts = [p.search_text() for p in self.passages]
+        self._texts = texts
         self._word_index = BM25Index([content_words(t) for t in texts])
         self._char_index = BM25Index([char_ngrams(t) for t in texts])
         # Coverage also counts words of the document's own title ("แผนพัฒนา...ฉบับนี้").
@@ -80,29 +81,43 @@ class KnowledgeBase:
     def __len__(self) -> int:
         return len(self.passages)
 
-    def search(self, question: str, limit: int = 5) -> list[Hit]:
+    def search(self, question: str, limit: int = 5, ranker: str = "combined") -> list[Hit]:
+        """Best passages first. `ranker` exists for measuring (knowledge.evaluate --compare): "words"
+        or "chars" use one BM25 index alone, "rapidfuzz" ranks by plain fuzzy ratios."""
         groups = query_groups(question)
         trigrams = char_ngrams(question)
         if not groups and not trigrams:
             return []
-        word_scores = self._word_index.scores(content_words(question))
-        char_scores = self._char_index.scores(trigrams)
-        pool = _top(word_scores, CANDIDATES) | _top(char_scores, CANDIDATES)
-        if not pool:
-            return []
-        word_max = max(word_scores.values(), default=0.0) or 1.0
-        char_max = max(char_scores.values(), default=0.0) or 1.0
-        asked = normalize(question)
+        relevance = self._relevance(question, trigrams, ranker)
         hits = []
-        for index in pool:
-            title = fuzz.token_set_ratio(asked, self._titles[index], processor=None) / 100
-            relevance = 0.45 * word_scores.get(index, 0.0) / word_max + 0.4 * char_scores.get(index, 0.0) / char_max
-            relevance += 0.15 * title
+        for index, rank_score in relevance.items():
             confidence, missing = self._coverage(index, groups, trigrams)
-            hits.append(Hit(self.passages[index], round(0.5 * relevance + 0.5 * confidence, 4),
+            hits.append(Hit(self.passages[index], round(0.5 * rank_score + 0.5 * confidence, 4),
                             round(confidence, 4), missing))
         hits.sort(key=lambda h: (-h.score, h.passage.id))
         return hits[:limit]
+
+    def _relevance(self, question: str, trigrams: list[str], ranker: str) -> dict[int, float]:
+        """Candidate passages with a 0..1 relevance each."""
+        if ranker == "rapidfuzz":
+            scored = {i: fuzz.token_set_ratio(question, t) / 100 for i, t in enumerate(self._texts)}
+            return {i: scored[i] for i in _top(scored, CANDIDATES)}
+        word_scores = self._word_index.scores(content_words(question)) if ranker != "chars" else {}
+        char_scores = self._char_index.scores(trigrams) if ranker != "words" else {}
+        pool = _top(word_scores, CANDIDATES) | _top(char_scores, CANDIDATES)
+        word_max = max(word_scores.values(), default=0.0) or 1.0
+        char_max = max(char_scores.values(), default=0.0) or 1.0
+        if ranker == "words":
+            return {i: word_scores.get(i, 0.0) / word_max for i in pool}
+        if ranker == "chars":
+            return {i: char_scores.get(i, 0.0) / char_max for i in pool}
+        asked = normalize(question)
+        found = {}
+        for index in pool:
+            title = fuzz.token_set_ratio(asked, self._titles[index], processor=None) / 100
+            found[index] = (0.45 * word_scores.get(index, 0.0) / word_max
+                            + 0.4 * char_scores.get(index, 0.0) / char_max + 0.15 * title)
+        return found
 
     def _weight(self, group: frozenset[str]) -> float:
         """How much a question word says about the topic: rare in the corpus says much; a word the
