@@ -7,6 +7,8 @@ from models.org import Staff
 ACTIONS: dict[str, frozenset[str]] = {
     "menu": frozenset({"staff", "supervisor", "it", "webmaster", "hr", "admin"}),
     "group.bind_it": frozenset({"admin"}),
+    "ticket.work": frozenset({"it"}),  # accept, resolve
+    "ticket.view_all": frozenset({"it", "admin"}),
 }
 
 

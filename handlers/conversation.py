@@ -7,6 +7,7 @@ with a callback; the callback returns the next state, END, or None to stay where
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,9 +73,9 @@ class Conversations:
             if dialog is None or row.expires_at <= ctx.now:
                 dialogs.clear(ctx.session, ctx.chat_key)
                 if dialog is not None:
-                    (dialog.on_timeout or _say_expired)(ctx, dict(row.data))
+                    (dialog.on_timeout or _say_expired)(ctx, copy.deepcopy(row.data))
                 return self._enter(ctx)
-            data = dict(row.data)
+            data = copy.deepcopy(row.data)
             for route in dialog.states.get(row.state, []) + dialog.fallbacks:
                 if route.matches(ctx):
                     self._advance(ctx, dialog, row.state, route.callback(ctx, data), data)

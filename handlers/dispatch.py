@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import groups, intents, menu, registration, sop, texts
+from handlers import groups, incidents, intents, it_work, menu, registration, sop, texts, ticket_cards, tracking
 from handlers.context import Context, Settings
 from handlers.conversation import Conversations
 from handlers.messages import text
@@ -59,7 +59,11 @@ def dispatch(
 
 def on_message(ctx: Context) -> None:
     if ctx.in_group:
-        groups.on_group_message(ctx)
+        # A person the bot is asking something in this group (e.g. a resolution note) is addressed.
+        if CONVERSATIONS.active(ctx) is not None and CONVERSATIONS.handle(ctx):
+            return
+        if not it_work.command(ctx):
+            groups.on_group_message(ctx)
     elif ctx.staff is None:
         registration.handle_unknown(ctx)
     else:
@@ -90,6 +94,8 @@ def _converse(ctx: Context) -> None:
     side_action = POSTBACKS.get(pb.action) if pb is not None else None
     if side_action is not None:
         side_action(ctx)
+        return
+    if pb is None and it_work.command(ctx):
         return
     if CONVERSATIONS.handle(ctx):
         return
@@ -131,8 +137,17 @@ def ignore(_ctx: Context) -> None:
 
 
 CONVERSATIONS.add(sop.SOP_DIALOG)
+CONVERSATIONS.add(incidents.INCIDENT_DIALOG)
+CONVERSATIONS.add(it_work.RESOLUTION_DIALOG)
 menu.replace_start("ask", sop.start)
+menu.replace_start("report", incidents.start)
+menu.replace_start("track", tracking.start)
 POSTBACKS.register(sop.FEEDBACK_ACTION, sop.on_feedback)
+POSTBACKS.register(ticket_cards.ACCEPT, it_work.on_accept_postback)
+POSTBACKS.register(ticket_cards.RESOLVE, it_work.on_resolve_postback)
+POSTBACKS.register(ticket_cards.CONFIRM, incidents.on_confirm)
+POSTBACKS.register(ticket_cards.REOPEN, incidents.on_reopen)
+POSTBACKS.register(ticket_cards.RATE, incidents.on_rate)
 
 EVENTS.register("message", on_message)
 EVENTS.register("postback", on_postback)

@@ -1,6 +1,9 @@
 """Tables and domain operations. Imports nothing from bot/ or handlers/."""
 
-from models import audit, dialogs, groups, inbox, org, outbox, registration, sop_answers
+from models import audit, dialogs, groups, inbox, numbering, org, outbox, registration, sop_answers, tickets
 from models.base import Base, utcnow
 
-__all__ = ["Base", "audit", "dialogs", "groups", "inbox", "org", "outbox", "registration", "sop_answers", "utcnow"]
+__all__ = [
+    "Base", "audit", "dialogs", "groups", "inbox", "numbering", "org", "outbox", "registration", "sop_answers",
+    "tickets", "utcnow",
+]

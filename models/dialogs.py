@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +42,9 @@ def save(
     if row is None:
         row = DialogState(chat_key=chat_key, version=0)
         session.add(row)
-    row.dialog, row.state, row.data = dialog, state, dict(data)
+    # A deep copy: a nested list changed in place would otherwise compare equal to the stored value
+    # and never be written.
+    row.dialog, row.state, row.data = dialog, state, copy.deepcopy(data)
     row.version += 1
     row.updated_at, row.expires_at = now, expires_at
     return row

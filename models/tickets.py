@@ -1,0 +1,267 @@
+"""Outage and repair tickets (INC-…): every state change is one guarded UPDATE plus a history row,
+so a double tap, a stale card or two officers at once can never move a ticket twice."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base, UTCDateTime
+from models.numbering import next_number
+from models.org import Staff
+
+CATEGORIES: dict[str, str] = {
+    "his": "HIS/HOSxP",
+    "network": "เครือข่าย/อินเทอร์เน็ต",
+    "computer": "คอมพิวเตอร์",
+    "printer": "เครื่องพิมพ์",
+    "email": "อีเมล/อินทราเน็ต/สารบรรณ",
+    "website": "เว็บไซต์",
+    "other": "อื่น ๆ",
+}
+# Systems whose outage stops patient services: with patients affected they are critical.
+CRITICAL_CATEGORIES = frozenset({"his", "network"})
+PRIORITIES: dict[str, str] = {"critical": "วิกฤต", "high": "สูง", "normal": "ปกติ"}
+
+NEW, ACCEPTED, WAITING, RESOLVED, CLOSED = "new", "accepted", "waiting", "resolved", "closed"
+OPEN_STATES = (NEW, ACCEPTED, WAITING)
+STATE_NAMES = {NEW: "รอรับงาน", ACCEPTED: "กำลังดำเนินการ", WAITING: "รออะไหล่/ผู้รับจ้าง",
+               RESOLVED: "แก้ไขแล้ว รอยืนยัน", CLOSED: "ปิดงานแล้ว"}
+TEXT_MAX = 1000
+
+# A Thai citizen ID (13 digits, often written 1-2345-67890-12-3) and Thai phone numbers.
+CITIZEN_ID = re.compile(r"(?<!\d)\d[- ]?\d{4}[- ]?\d{5}[- ]?\d{2}[- ]?\d(?!\d)")
+PHONE = re.compile(r"(?<!\d)0\d{1,2}[- ]?\d{3}[- ]?\d{3,4}(?!\d)")
+
+
+def mask_personal_data(text: str) -> tuple[str, bool]:
+    """Citizen ids and phone numbers replaced by x's but their last 2 digits; True if any was found."""
+
+    def hide(match: re.Match[str]) -> str:
+        found = match.group(0)
+        digits = [i for i, ch in enumerate(found) if ch.isdigit()]
+        keep = set(digits[-2:])
+        return "".join(ch if (not ch.isdigit() or i in keep) else "x" for i, ch in enumerate(found))
+
+    masked = CITIZEN_ID.sub(hide, text)
+    masked = PHONE.sub(hide, masked)
+    return masked, masked != text
+
+
+def priority_for(category: str, affects_patients: bool) -> str:
+    if affects_patients:
+        return "critical" if category in CRITICAL_CATEGORIES else "high"
+    return "normal"
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    work_group_id: Mapped[int | None] = mapped_column(ForeignKey("work_group.id"), nullable=True)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    asset_no: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    affects_patients: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=NEW)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    photo_message_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    kb_offered: Mapped[str | None] = mapped_column(String(64), nullable=True)  # passage offered first
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_how: Mapped[str | None] = mapped_column(String(16), nullable=True)  # confirmed | auto
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+
+    reporter: Mapped[Staff] = relationship(foreign_keys=[reporter_id])
+    assignee: Mapped[Staff | None] = relationship(foreign_keys=[assignee_id])
+
+    @property
+    def category_name(self) -> str:
+        return CATEGORIES.get(self.category, self.category)
+
+    @property
+    def priority_name(self) -> str:
+        return PRIORITIES.get(self.priority, self.priority)
+
+    @property
+    def state_name(self) -> str:
+        return STATE_NAMES.get(self.state, self.state)
+
+
+class TicketEvent(Base):
+    """The ticket's history: who did what, when (the source of the KPI figures)."""
+
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    category: str
+    description: str
+    affects_patients: bool
+    location: str = ""
+    asset_no: str = ""
+    photo_message_ids: tuple[str, ...] = ()
+    kb_offered: str | None = None
+
+
+class Change(Enum):
+    DONE = "done"
+    NOT_FOUND = "not_found"
+    MOVED_ON = "moved_on"  # the ticket is no longer in a state where this applies
+    NOT_YOURS = "not_yours"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    change: Change
+    ticket: Ticket | None = None
+
+
+def create(session: Session, reporter: Staff, fields: NewTicket, now: datetime) -> Ticket:
+    description, _ = mask_personal_data(fields.description[:TEXT_MAX])
+    location, _ = mask_personal_data(fields.location[:200])
+    ticket = Ticket(
+        number=next_number(session, "INC", now),
+        reporter_id=reporter.id,
+        work_group_id=reporter.work_group_id,
+        location=location,
+        asset_no=fields.asset_no[:64],
+        category=fields.category if fields.category in CATEGORIES else "other",
+        description=description,
+        affects_patients=fields.affects_patients,
+        priority=priority_for(fields.category, fields.affects_patients),
+        state=NEW,
+        photo_message_ids=list(fields.photo_message_ids),
+        kb_offered=fields.kb_offered,
+        created_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    _history(session, ticket.id, now, reporter.id, "created")
+    return ticket
+
+
+def by_number(session: Session, number: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.number == number.upper()))
+
+
+def _history(session: Session, ticket_id: int, now: datetime, actor_id: int | None, action: str,
+             note: str = "") -> None:
+    session.add(TicketEvent(ticket_id=ticket_id, at=now, actor_id=actor_id, action=action, note=note))
+
+
+def _guarded(session: Session, ticket: Ticket | None, allowed_from: tuple[str, ...], values: dict,
+             extra: tuple = ()) -> bool:
+    if ticket is None:
+        return False
+    changed = session.execute(
+        update(Ticket).where(Ticket.id == ticket.id, Ticket.state.in_(allowed_from), *extra).values(**values)
+    ).rowcount
+    session.refresh(ticket)
+    return bool(changed)
+
+
+def accept(session: Session, number: str, officer: Staff, now: datetime) -> Outcome:
+    """The first officer to accept owns the ticket; everyone after is told who has it."""
+    ticket = by_number(session, number)
+    if ticket is None:
+        return Outcome(Change.NOT_FOUND)
+    if not _guarded(session, ticket, (NEW,), {"state": ACCEPTED, "assignee_id": officer.id, "accepted_at": now}):
+        return Outcome(Change.MOVED_ON, ticket)
+    _history(session, ticket.id, now, officer.id, "accepted")
+    return Outcome(Change.DONE, ticket)
+
+
+def resolve(session: Session, number: str, officer: Staff, resolution: str, now: datetime) -> Outcome:
+    ticket = by_number(session, number)
+    if ticket is None:
+        return Outcome(Change.NOT_FOUND)
+    note, _ = mask_personal_data(resolution[:TEXT_MAX])
+    values = {"state": RESOLVED, "resolved_at": now, "resolution": note,
+              "assignee_id": ticket.assignee_id or officer.id, "accepted_at": ticket.accepted_at or now}
+    if not _guarded(session, ticket, (NEW, ACCEPTED, WAITING), values):
+        return Outcome(Change.MOVED_ON, ticket)
+    _history(session, ticket.id, now, officer.id, "resolved", note)
+    return Outcome(Change.DONE, ticket)
+
+
+def confirm(session: Session, number: str, reporter: Staff, now: datetime) -> Outcome:
+    """The reporter says it works: the ticket closes."""
+    ticket = by_number(session, number)
+    if ticket is None:
+        return Outcome(Change.NOT_FOUND)
+    if ticket.reporter_id != reporter.id:
+        return Outcome(Change.NOT_YOURS, ticket)
+    if not _guarded(session, ticket, (RESOLVED,), {"state": CLOSED, "closed_at": now, "closed_how": "confirmed"}):
+        return Outcome(Change.MOVED_ON, ticket)
+    _history(session, ticket.id, now, reporter.id, "confirmed")
+    return Outcome(Change.DONE, ticket)
+
+
+def reopen(session: Session, number: str, reporter: Staff, reason: str, now: datetime) -> Outcome:
+    """The reporter says it still fails: back to the officer who resolved it."""
+    ticket = by_number(session, number)
+    if ticket is None:
+        return Outcome(Change.NOT_FOUND)
+    if ticket.reporter_id != reporter.id:
+        return Outcome(Change.NOT_YOURS, ticket)
+    values = {"state": ACCEPTED, "resolved_at": None, "reopen_count": Ticket.reopen_count + 1}
+    if not _guarded(session, ticket, (RESOLVED,), values):
+        return Outcome(Change.MOVED_ON, ticket)
+    note, _ = mask_personal_data(reason[:TEXT_MAX])
+    _history(session, ticket.id, now, reporter.id, "reopened", note)
+    return Outcome(Change.DONE, ticket)
+
+
+def rate(session: Session, number: str, reporter: Staff, rating: int, now: datetime) -> Outcome:
+    """Once, by the reporter, after the ticket closed."""
+    ticket = by_number(session, number)
+    if ticket is None or not 1 <= rating <= 5:
+        return Outcome(Change.NOT_FOUND)
+    if ticket.reporter_id != reporter.id:
+        return Outcome(Change.NOT_YOURS, ticket)
+    if not _guarded(session, ticket, (CLOSED,), {"rating": rating}, (Ticket.rating.is_(None),)):
+        return Outcome(Change.MOVED_ON, ticket)
+    _history(session, ticket.id, now, reporter.id, "rated", str(rating))
+    return Outcome(Change.DONE, ticket)
+
+
+def open_tickets_of(session: Session, reporter: Staff, limit: int = 5) -> list[Ticket]:
+    stmt = (select(Ticket).where(Ticket.reporter_id == reporter.id, Ticket.state != CLOSED)
+            .order_by(Ticket.id.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def it_queue(session: Session, limit: int = 10) -> list[Ticket]:
+    """Open tickets, most urgent first, oldest first within a priority."""
+    order = {"critical": 0, "high": 1, "normal": 2}
+    rows = list(session.scalars(select(Ticket).where(Ticket.state.in_(OPEN_STATES)).order_by(Ticket.id)))
+    rows.sort(key=lambda t: (order.get(t.priority, 9), t.id))
+    return rows[:limit]
+
+
+def history(session: Session, ticket: Ticket) -> list[TicketEvent]:
+    return list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                .order_by(TicketEvent.id)))

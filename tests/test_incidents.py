@@ -1,0 +1,238 @@
+"""Outage tickets through the webhook and the fake LINE platform: report, IT, reporter, history."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from handlers import texts
+from handlers.postback import encode
+from models import tickets
+from models.base import utcnow
+from models.numbering import fiscal_year_be, next_number
+from models.org import staff_by_code
+from models.sop_answers import SopAnswer
+from models.tickets import Change, Ticket
+from tests.conftest import IT_GROUP, KANDA, MALEE, post_events, say, tap
+
+THANA = "U518701e6fbbc3e88d29983006674e487"  # S011, it
+PITI = "U61f3dc0008d687ec55a5f933c163eb40"  # S031, staff
+BANGKOK = ZoneInfo("Asia/Bangkok")
+MORNING = datetime(2026, 11, 22, 10, 14, tzinfo=BANGKOK)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MORNING, tick=True) as traveller:
+        yield traveller
+
+
+def _ticket(db, number: str = "INC-2570-0001") -> Ticket:
+    with db.transaction() as session:
+        ticket = tickets.by_number(session, number)
+        assert ticket is not None
+        session.expunge(ticket)
+        return ticket
+
+
+def _history(db, number: str = "INC-2570-0001") -> list[str]:
+    with db.transaction() as session:
+        return [e.action for e in tickets.history(session, tickets.by_number(session, number))]
+
+
+def _quick(message: dict) -> dict[str, str]:
+    return {item["action"]["label"]: item["action"].get("data", item["action"].get("text", ""))
+            for item in message.get("quickReply", {}).get("items", [])}
+
+
+def _footer(message: dict) -> list[dict]:
+    return [c["action"] for c in message["contents"].get("footer", {}).get("contents", [])]
+
+
+def _report_hosxp(client, line, worker) -> list[dict]:
+    """Malee reports HOSxP down, as in the example conversation, without a photo."""
+    first = say(client, line, worker, MALEE, "HOSxP เข้าไม่ได้ค่ะ ขึ้น connection timeout ทั้งวอร์ด")
+    assert first[0]["text"].startswith("รับแจ้งปัญหา HIS/HOSxP")
+    where = tap(client, line, worker, MALEE, _quick(first[0])["กระทบ ผู้ป่วยรอ"])
+    photo = tap(client, line, worker, MALEE, next(iter(_quick(where[0]).values())))
+    return tap(client, line, worker, MALEE, _quick(photo[0])["ไม่มีรูป"])
+
+
+def test_fiscal_year_and_numbers_follow_the_design(db):
+    assert fiscal_year_be(datetime(2026, 10, 1, 0, 5, tzinfo=BANGKOK)) == 2570
+    assert fiscal_year_be(datetime(2026, 9, 30, 23, 55, tzinfo=BANGKOK)) == 2569
+    with db.transaction() as session:
+        now = datetime(2026, 11, 22, tzinfo=BANGKOK)
+        assert [next_number(session, "INC", now) for _ in range(2)] == ["INC-2570-0001", "INC-2570-0002"]
+        assert next_number(session, "ACC", now) == "ACC-2570-0001"
+        assert next_number(session, "INC", datetime(2027, 10, 1, 9, tzinfo=BANGKOK)) == "INC-2571-0001"
+
+
+def test_a_whole_ticket_life_through_line(client, line, worker, db, clock):
+    created = _report_hosxp(client, line, worker)
+    card = created[0]
+    assert card["type"] == "flex" and "INC-2570-0001" in card["altText"]
+    body = str(card["contents"])
+    assert "วิกฤต" in body and "22 พ.ย. 2569 10:14" in body
+
+    it_card = line.messages_to(IT_GROUP)[-1]
+    actions = _footer(it_card)
+    assert [a["text"] for a in actions] == ["รับงาน INC-2570-0001", "ปิดงาน INC-2570-0001"]
+    assert all(a["type"] == "message" for a in actions)  # in a group only messages name who acted
+
+    said = say(client, line, worker, KANDA, "รับงาน INC-2570-0001", group_id=IT_GROUP)
+    assert said[0]["text"].startswith("INC-2570-0001 กานดา รับงานแล้ว")
+    assert line.messages_to(MALEE)[-1]["text"].startswith("INC-2570-0001 กานดา (ไอที) รับงานแล้ว")
+
+    asked = say(client, line, worker, KANDA, "ปิดงาน INC-2570-0001", group_id=IT_GROUP)
+    assert asked[0]["text"] == texts.IT_ASK_RESOLUTION.format(number="INC-2570-0001")
+    say(client, line, worker, KANDA, "รีสตาร์ทบริการ HOSxP ใช้งานได้แล้ว", group_id=IT_GROUP)
+    resolved = line.messages_to(MALEE)[-1]
+    assert "รีสตาร์ทบริการ" in str(resolved["contents"])
+
+    confirm = next(a for a in _footer(resolved) if a["label"] == "ใช้งานได้แล้ว")
+    thanks = tap(client, line, worker, MALEE, confirm["data"])
+    assert thanks[0]["text"] == texts.INC_CLOSED_THANKS.format(number="INC-2570-0001")
+    rated = tap(client, line, worker, MALEE, _quick(thanks[0])["⭐⭐⭐⭐⭐"])
+    assert "5" in rated[0]["text"]
+
+    ticket = _ticket(db)
+    assert (ticket.state, ticket.closed_how, ticket.rating) == ("closed", "confirmed", 5)
+    assert _history(db) == ["created", "accepted", "resolved", "confirmed", "rated"]
+    assert ticket.accepted_at is not None and ticket.resolved_at is not None
+
+
+def test_an_officer_works_the_ticket_from_a_1_to_1_card_when_no_group_is_set(client, line, worker, db, clock):
+    with db.transaction() as session:
+        from models.org import set_setting
+
+        set_setting(session, "notify.it_target", None)
+    _report_hosxp(client, line, worker)
+    card = line.messages_to(THANA)[-1]
+    accept = _footer(card)[0]
+    assert accept["type"] == "postback"
+    assert line.messages_to(KANDA)[-1]["altText"] == card["altText"]  # every IT officer got it
+    assert tap(client, line, worker, THANA, accept["data"])[0]["text"].startswith("INC-2570-0001 ธนา รับงานแล้ว")
+    taken = tap(client, line, worker, KANDA, accept["data"])
+    assert taken[0]["text"].startswith("INC-2570-0001 ธนา รับงานไปแล้ว")
+    tap(client, line, worker, THANA, _footer(card)[1]["data"])
+    say(client, line, worker, THANA, "เปลี่ยนสาย LAN")
+    assert _ticket(db).state == "resolved"
+
+
+def test_the_reporter_can_reopen_and_the_officer_is_told(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    say(client, line, worker, KANDA, "รับงาน INC-2570-0001", group_id=IT_GROUP)
+    say(client, line, worker, KANDA, "ปิดงาน INC-2570-0001 รีสตาร์ทเครื่อง", group_id=IT_GROUP)
+    again = next(a for a in _footer(line.messages_to(MALEE)[-1]) if a["label"] == "ยังไม่หาย")
+    assert tap(client, line, worker, MALEE, again["data"])[0]["text"] == texts.INC_REOPENED.format(
+        number="INC-2570-0001")
+    ticket = _ticket(db)
+    assert (ticket.state, ticket.reopen_count, ticket.resolved_at) == ("accepted", 1, None)
+    assert "ยังใช้งานไม่ได้" in line.messages_to(KANDA)[-1]["text"]
+    assert tap(client, line, worker, MALEE, again["data"])[0]["text"].startswith("INC-2570-0001 ดำเนินการไปแล้ว")
+
+
+def test_two_officers_accepting_at_once_give_one_owner(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    events = [line.make_event("text", who, text="รับงาน INC-2570-0001", group_id=IT_GROUP) for who in (THANA, KANDA)]
+    post_events(client, line, events)
+    worker.tick()
+    answers = [m["text"] for m in line.messages_to(IT_GROUP)[-2:]]
+    assert answers[0].startswith("INC-2570-0001 ธนา รับงานแล้ว")
+    assert answers[1].startswith("INC-2570-0001 ธนา รับงานไปแล้ว")
+    assert _history(db).count("accepted") == 1
+
+
+def test_concurrent_accepts_in_separate_transactions_leave_one_owner(app, db):
+    with db.transaction() as session:
+        malee = staff_by_code(session, "S021")
+        number = tickets.create(session, malee, tickets.NewTicket("his", "ล่ม", True), utcnow()).number
+    barrier, outcomes = threading.Barrier(2), []
+
+    def press(code: str) -> None:
+        barrier.wait(timeout=10)  # both start their transaction together
+        with app.app_context(), db.transaction() as session:
+            officer = staff_by_code(session, code)
+            outcomes.append((code, tickets.accept(session, number, officer, utcnow()).change))
+
+    threads = [threading.Thread(target=press, args=(code,)) for code in ("S010", "S011")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(change.value for _, change in outcomes) == ["done", "moved_on"]
+    winner = next(code for code, change in outcomes if change is Change.DONE)
+    with db.transaction() as session:
+        assert tickets.by_number(session, number).assignee.code == winner
+
+
+def test_a_non_it_user_cannot_work_a_ticket(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    forged = encode("inc_acc", n="INC-2570-0001")
+    assert tap(client, line, worker, PITI, forged)[0]["text"] == texts.IT_ONLY
+    assert say(client, line, worker, PITI, "รับงาน INC-2570-0001", group_id=IT_GROUP)[0]["text"] == texts.IT_ONLY
+    assert tap(client, line, worker, MALEE, encode("inc_res", n="INC-2570-0001"))[0]["text"] == texts.IT_ONLY
+    assert _ticket(db).state == "new"
+
+
+def test_only_the_reporter_confirms_or_rates(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    say(client, line, worker, KANDA, "ปิดงาน INC-2570-0001 แก้แล้ว", group_id=IT_GROUP)
+    assert tap(client, line, worker, PITI, encode("inc_ok", n="INC-2570-0001"))[0]["text"].startswith("ไม่พบคำขอ")
+    assert _ticket(db).state == "resolved"
+
+
+def test_citizen_ids_and_phone_numbers_are_masked_and_the_reporter_told(client, line, worker, db, clock):
+    first = say(client, line, worker, MALEE, "HOSxP ค้างตอนเปิดประวัติผู้ป่วย 1-2345-67890-12-3 โทรกลับ 081-234-5678")
+    where = tap(client, line, worker, MALEE, _quick(first[0])["ยังไม่กระทบ"])
+    photo = tap(client, line, worker, MALEE, next(iter(_quick(where[0]).values())))
+    created = tap(client, line, worker, MALEE, _quick(photo[0])["ไม่มีรูป"])
+    assert texts.INC_MASKED in [m.get("text") for m in created]
+    stored = _ticket(db).description
+    assert "1-2345-67890-12-3" not in stored and "x-xxxx-xxxxx-x2-3" in stored
+    assert "081-234-5678" not in stored and "xxx-xxx-xx78" in stored
+    assert "67890" not in str(line.messages_to(IT_GROUP)[-1])
+
+
+def test_facts_in_the_first_message_are_not_asked_again_and_photos_are_kept(client, line, worker, db, clock):
+    first = say(client, line, worker, MALEE, "ปริ้นเตอร์ห้องยาเสีย")
+    assert "กระทบการให้บริการผู้ป่วย" in first[0]["text"]  # category and symptom known already
+    where = tap(client, line, worker, MALEE, _quick(first[0])["ยังไม่กระทบ"])
+    photo_prompt = say(client, line, worker, MALEE, "ห้องจ่ายยาผู้ป่วยนอก ครุภัณฑ์ 7440-001-0001")
+    assert photo_prompt[0]["text"] == texts.INC_ASK_PHOTO
+    for message_id in ("100000000000000001", "100000000000000002"):
+        post_events(client, line, [line.make_event("image", MALEE, message_id=message_id)])
+        worker.tick()
+    done = line.messages_to(MALEE)[-1]
+    assert "2 รูป" in done["text"]
+    tap(client, line, worker, MALEE, _quick(done)["ส่งแจ้งเลย"])
+    ticket = _ticket(db)
+    assert (ticket.category, ticket.priority, ticket.asset_no) == ("printer", "normal", "7440-001-0001")
+    assert ticket.location.startswith("ห้องจ่ายยา") and len(ticket.photo_message_ids) == 2
+    assert where  # the location prompt offered the reporter's own work group
+
+
+def test_a_confident_sop_answer_is_offered_first_and_can_close_the_matter(client, line, worker, db, clock):
+    first = say(client, line, worker, MALEE, "คอมพิวเตอร์ติดไวรัส ข้อมูลสูญหาย")
+    assert first[0]["text"] == texts.INC_KB_FIRST
+    solved = tap(client, line, worker, MALEE, _quick(first[2])["แก้ได้แล้ว"])
+    assert solved[0]["text"] == texts.INC_KB_SOLVED
+    with db.transaction() as session:
+        assert session.scalar(select(Ticket)) is None
+        assert session.scalar(select(SopAnswer.helpful)) is True
+
+
+def test_tracking_shows_own_tickets_and_hides_others(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    mine = say(client, line, worker, MALEE, "ติดตาม INC-2570-0001")[0]["text"]
+    assert mine.startswith("INC-2570-0001 HIS/HOSxP: รอรับงาน") and "แจ้งปัญหา" in mine
+    other = say(client, line, worker, PITI, "ติดตาม INC-2570-0001")[0]["text"]
+    assert other == texts.TRACK_NOT_FOUND.format(number="INC-2570-0001")
+    queue = say(client, line, worker, KANDA, "งานของฉัน")[0]["text"]
+    assert texts.TRACK_QUEUE in queue and "INC-2570-0001" in queue
