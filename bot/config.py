@@ -38,6 +38,10 @@ class Config:
         self.WORKER_POLL_SECONDS = float(env.get("WORKER_POLL_SECONDS", "0.25"))
         self.DIALOG_TIMEOUT_MINUTES = int(env.get("DIALOG_TIMEOUT_MINUTES", "30"))
         self.PRIVACY_RETENTION_DAYS = int(env.get("PRIVACY_RETENTION_DAYS", "365"))
+        # Minutes to accept / to resolve per priority, and how long a resolved ticket waits for the
+        # reporter's answer before it closes by itself.
+        self.SLA_TARGETS = env.get("SLA_TARGETS", "critical=15/240,high=30/480,normal=240/4320")
+        self.AUTO_CLOSE_WORKING_DAYS = int(env.get("AUTO_CLOSE_WORKING_DAYS", "3"))
 
     def check(self) -> None:
         missing = [name for name in REQUIRED_IN_PRODUCTION if not getattr(self, name)]

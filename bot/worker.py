@@ -21,8 +21,10 @@ from bot.inbox_processor import process_once
 from bot.line_api import LineApi
 from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
-from handlers import sop
+from handlers import sop, ticket_schedule
 from handlers.context import Settings
+from models.base import utcnow
+from models.tickets import ServiceLevel
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ def handler_settings(app: Flask) -> Settings:
         reply_token_ttl=timedelta(seconds=cfg["REPLY_TOKEN_TTL_SECONDS"]),
         dialog_timeout=timedelta(minutes=cfg["DIALOG_TIMEOUT_MINUTES"]),
         retention_days=cfg["PRIVACY_RETENTION_DAYS"],
+        service_level=ServiceLevel.parse(cfg["SLA_TARGETS"]),
+        auto_close_working_days=cfg["AUTO_CLOSE_WORKING_DAYS"],
     )
 
 
@@ -56,6 +60,11 @@ class Worker:
         with self.app.app_context():
             return relay_once(get_db(), self.line)
 
+    def ticket_deadlines(self) -> int:
+        """SLA breaches, 12-hour outages and auto-closing: rows in, outbox rows out, one transaction."""
+        with self.app.app_context(), get_db().transaction() as session:
+            return ticket_schedule.run(session, utcnow(), handler_settings(self.app))
+
     def tick(self) -> None:
         self.drain_inbox()
         self.relay_outbox()
@@ -67,6 +76,9 @@ class Worker:
                 job, "interval", seconds=every, id=job.__name__, max_instances=1, coalesce=True,
                 misfire_grace_time=None,
             )
+        # Deadlines are rows compared with the clock: after downtime one run catches up once.
+        scheduler.add_job(self.ticket_deadlines, "interval", seconds=60, id="ticket_deadlines", max_instances=1,
+                          coalesce=True, misfire_grace_time=None)
 
 
 def start_background(app: Flask) -> tuple[BackgroundScheduler, WorkerLock]:

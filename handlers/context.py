@@ -12,6 +12,7 @@ from handlers import postback
 from handlers.messages import Message
 from models import outbox
 from models.org import Staff
+from models.tickets import DEFAULT_SERVICE_LEVEL, ServiceLevel
 
 
 @dataclass
@@ -21,6 +22,8 @@ class Settings:
     reply_token_ttl: timedelta = timedelta(seconds=50)
     dialog_timeout: timedelta = timedelta(minutes=30)
     retention_days: int = 365
+    service_level: ServiceLevel = field(default_factory=lambda: ServiceLevel.parse(DEFAULT_SERVICE_LEVEL))
+    auto_close_working_days: int = 3
 
 
 @dataclass

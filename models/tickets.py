@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -33,6 +34,9 @@ OPEN_STATES = (NEW, ACCEPTED, WAITING)
 STATE_NAMES = {NEW: "รอรับงาน", ACCEPTED: "กำลังดำเนินการ", WAITING: "รออะไหล่/ผู้รับจ้าง",
                RESOLVED: "แก้ไขแล้ว รอยืนยัน", CLOSED: "ปิดงานแล้ว"}
 TEXT_MAX = 1000
+BANGKOK = ZoneInfo("Asia/Bangkok")
+# The service profile's KPI: critical systems down for more than 12 hours (goal: none).
+LONG_OUTAGE = timedelta(hours=12)
 
 # A Thai citizen ID (13 digits, often written 1-2345-67890-12-3) and Thai phone numbers.
 CITIZEN_ID = re.compile(r"(?<!\d)\d[- ]?\d{4}[- ]?\d{5}[- ]?\d{2}[- ]?\d(?!\d)")
@@ -85,6 +89,10 @@ class Ticket(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str] = mapped_column(Text, default="")
+    # Set once each, by the scheduler: the breach or KPI event is reported once, not every minute.
+    accept_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolve_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    long_outage_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     reporter: Mapped[Staff] = relationship(foreign_keys=[reporter_id])
     assignee: Mapped[Staff | None] = relationship(foreign_keys=[assignee_id])
@@ -265,3 +273,86 @@ def it_queue(session: Session, limit: int = 10) -> list[Ticket]:
 def history(session: Session, ticket: Ticket) -> list[TicketEvent]:
     return list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                                 .order_by(TicketEvent.id)))
+
+
+# Service levels ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    """Targets per priority: time to accept and time to resolve, from the ticket's creation."""
+
+    accept: dict[str, timedelta]
+    resolve: dict[str, timedelta]
+
+    @classmethod
+    def parse(cls, spec: str) -> ServiceLevel:
+        """"critical=15/240,high=30/480,normal=240/4320": minutes to accept / to resolve."""
+        accept, resolve = {}, {}
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            name, _, minutes = part.partition("=")
+            to_accept, _, to_resolve = minutes.partition("/")
+            if name.strip() not in PRIORITIES:
+                raise ValueError(f"unknown priority {name!r} in SLA targets")
+            accept[name.strip()] = timedelta(minutes=int(to_accept))
+            resolve[name.strip()] = timedelta(minutes=int(to_resolve))
+        return cls(accept, resolve)
+
+
+DEFAULT_SERVICE_LEVEL = "critical=15/240,high=30/480,normal=240/4320"
+
+
+def _flag_once(session: Session, ticket: Ticket, column: str, now: datetime, states: tuple[str, ...]) -> bool:
+    changed = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, getattr(Ticket, column).is_(None), Ticket.state.in_(states))
+        .values({column: now})
+    ).rowcount
+    return bool(changed)
+
+
+def breaches(session: Session, now: datetime, level: ServiceLevel) -> list[tuple[Ticket, str]]:
+    """Tickets that just missed a target, each reported once: (ticket, "accept" | "resolve" | "long")."""
+    found: list[tuple[Ticket, str]] = []
+    for ticket in session.scalars(select(Ticket).where(Ticket.state.in_(OPEN_STATES)).order_by(Ticket.id)):
+        age = now - ticket.created_at
+        accept_target = level.accept.get(ticket.priority)
+        if (ticket.state == NEW and accept_target is not None and age >= accept_target
+                and _flag_once(session, ticket, "accept_breached_at", now, (NEW,))):
+            found.append((ticket, "accept"))
+            _history(session, ticket.id, now, None, "sla_accept")
+        resolve_target = level.resolve.get(ticket.priority)
+        if (resolve_target is not None and age >= resolve_target
+                and _flag_once(session, ticket, "resolve_breached_at", now, OPEN_STATES)):
+            found.append((ticket, "resolve"))
+            _history(session, ticket.id, now, None, "sla_resolve")
+        if (ticket.priority == "critical" and ticket.category in CRITICAL_CATEGORIES and age > LONG_OUTAGE
+                and _flag_once(session, ticket, "long_outage_at", now, OPEN_STATES)):
+            found.append((ticket, "long"))
+            _history(session, ticket.id, now, None, "kpi_12h")
+    for ticket, _ in found:
+        session.refresh(ticket)
+    return found
+
+
+def working_days_between(start: datetime, end: datetime, holidays: frozenset[date] = frozenset()) -> int:
+    """Whole working days (Mon–Fri, not a holiday) after start's date up to end's date, in Bangkok."""
+    day, last, count = start.astimezone(BANGKOK).date(), end.astimezone(BANGKOK).date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in holidays:
+            count += 1
+    return count
+
+
+def auto_close(session: Session, now: datetime, working_days: int,
+               holidays: frozenset[date] = frozenset()) -> list[Ticket]:
+    """Resolved tickets the reporter left unanswered for `working_days`: closed, recorded as automatic."""
+    closed = []
+    for ticket in session.scalars(select(Ticket).where(Ticket.state == RESOLVED).order_by(Ticket.id)):
+        if ticket.resolved_at is None or working_days_between(ticket.resolved_at, now, holidays) < working_days:
+            continue
+        if _guarded(session, ticket, (RESOLVED,), {"state": CLOSED, "closed_at": now, "closed_how": "auto"}):
+            _history(session, ticket.id, now, None, "auto_closed")
+            closed.append(ticket)
+    return closed

@@ -236,3 +236,45 @@ def test_tracking_shows_own_tickets_and_hides_others(client, line, worker, db, c
     assert other == texts.TRACK_NOT_FOUND.format(number="INC-2570-0001")
     queue = say(client, line, worker, KANDA, "งานของฉัน")[0]["text"]
     assert texts.TRACK_QUEUE in queue and "INC-2570-0001" in queue
+
+
+def _at(moment: datetime):
+    return time_machine.travel(moment, tick=False)
+
+
+def test_sla_breaches_go_to_the_it_head_once_each_and_12_hours_is_a_kpi_event(client, line, worker, db):
+    from datetime import timedelta
+
+    from models.audit import AuditEntry
+
+    with _at(MORNING):
+        _report_hosxp(client, line, worker)  # critical: accept within 15 min, resolve within 4 h
+    head_messages = lambda: [m["text"] for m in line.messages_to(KANDA) if m["type"] == "text"]  # noqa: E731
+    for minutes, expected in ((10, 0), (16, 1), (17, 1), (241, 2), (12 * 60 + 1, 3), (13 * 60, 3)):
+        with _at(MORNING + timedelta(minutes=minutes)):
+            worker.ticket_deadlines()
+            worker.relay_outbox()
+        assert len([t for t in head_messages() if "INC-2570-0001" in t]) == expected, minutes
+    texts_sent = head_messages()
+    assert "ยังไม่มีผู้รับงาน" in texts_sent[0] and "ยังแก้ไม่เสร็จ" in texts_sent[1]
+    assert "เกิน 12 ชั่วโมง" in texts_sent[2]
+    with db.transaction() as session:
+        assert session.scalar(select(AuditEntry.subject).where(AuditEntry.action == "kpi.critical_outage_12h")) == (
+            "INC-2570-0001")
+    assert _history(db)[-3:] == ["sla_accept", "sla_resolve", "kpi_12h"]
+
+
+def test_a_resolved_ticket_left_unanswered_closes_after_three_working_days(client, line, worker, db):
+    friday = datetime(2026, 11, 27, 16, 0, tzinfo=BANGKOK)
+    with _at(friday):
+        _report_hosxp(client, line, worker)
+        say(client, line, worker, KANDA, "ปิดงาน INC-2570-0001 รีสตาร์ทเครื่อง", group_id=IT_GROUP)
+    # Sun 29 Nov and Mon 30 Nov, Tue 1 Dec: 0, 1 and 2 working days; Wed 2 Dec: the third.
+    for month, day, state in ((11, 29, "resolved"), (11, 30, "resolved"), (12, 1, "resolved"), (12, 2, "closed")):
+        with _at(datetime(2026, month, day, 9, 0, tzinfo=BANGKOK)):
+            worker.ticket_deadlines()
+            worker.relay_outbox()
+        assert _ticket(db).state == state, (month, day)
+    assert _ticket(db).closed_how == "auto"
+    assert "ปิดงาน INC-2570-0001 อัตโนมัติ" in line.messages_to(MALEE)[-1]["text"]
+    assert _history(db)[-1] == "auto_closed"

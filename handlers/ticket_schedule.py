@@ -1,0 +1,49 @@
+"""Ticket deadlines, run by the worker's fixed job: SLA breaches go to the IT head, a critical
+system down for 12 hours is recorded as the service-profile KPI event, and resolved tickets the
+reporter never answered close by themselves."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers import texts
+from handlers.context import Context, Settings
+from handlers.messages import text
+from handlers.thai_dates import thai_datetime
+from models import audit, tickets
+from models.org import Staff, staff_with_role
+
+BREACH_TEXTS = {"accept": texts.SLA_ACCEPT_BREACH, "resolve": texts.SLA_RESOLVE_BREACH, "long": texts.KPI_LONG_OUTAGE}
+
+
+def it_head(session: Session) -> Staff | None:
+    """The head of the work group most IT officers belong to."""
+    officers = staff_with_role(session, "it")
+    groups = Counter(o.work_group for o in officers if o.work_group is not None)
+    for group, _ in groups.most_common():
+        if group.head is not None and group.head.active:
+            return group.head
+    return None
+
+
+def run(session: Session, now: datetime, settings: Settings) -> int:
+    ctx = Context(session=session, event={}, now=now, staff=None, settings=settings)
+    head = it_head(session)
+    found = tickets.breaches(session, now, settings.service_level)
+    for ticket, kind in found:
+        if kind == "long":
+            audit.record(session, now, "kpi.critical_outage_12h", subject=ticket.number)
+        if head is not None and head.line_user_id:
+            since = thai_datetime(ticket.created_at)
+            ctx.push(head.line_user_id, text(BREACH_TEXTS[kind].format(
+                number=ticket.number, category=ticket.category_name, priority=ticket.priority_name, since=since,
+                state=ticket.state_name)))
+    closed = tickets.auto_close(session, now, settings.auto_close_working_days)
+    for ticket in closed:
+        if ticket.reporter.line_user_id:
+            ctx.push(ticket.reporter.line_user_id, text(texts.INC_AUTO_CLOSED.format(
+                number=ticket.number, days=settings.auto_close_working_days)))
+    return len(found) + len(closed)
