@@ -36,6 +36,13 @@ class SendResult:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class Content:
+    result: SendResult
+    data: bytes = b""
+    content_type: str = ""
+
+
 class LineApi:
     def __init__(self, base_url: str, access_token: str, timeout: float = 10.0) -> None:
         # The data host (content, rich menu images) is the same base in tests and behind proxies;
@@ -95,8 +102,19 @@ class LineApi:
         self._api.set_default_rich_menu(menu_id, _request_timeout=self.timeout)
         return menu_id
 
-    def message_content(self, message_id: str) -> bytes:
-        return bytes(self._blob.get_message_content(message_id, _request_timeout=self.timeout))
+    def message_content(self, message_id: str) -> Content:
+        """A photo or file the user sent. RETRY: try later; REJECTED: LINE no longer has it."""
+        try:
+            answer = self._blob.get_message_content_with_http_info(message_id, _request_timeout=self.timeout)
+        except ApiException as exc:
+            status = exc.status or 0
+            outcome = Outcome.RETRY if status == 429 or status >= 500 else Outcome.REJECTED
+            return Content(SendResult(outcome, status, f"status {status}"))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return Content(SendResult(Outcome.RETRY, None, type(exc).__name__))
+        headers = answer.headers or {}
+        content_type = str(headers.get("Content-Type") or headers.get("content-type") or "application/octet-stream")
+        return Content(SendResult(Outcome.SENT, 200), bytes(answer.data or b""), content_type)
 
 
 def _classify(exc: ApiException, kind: str) -> SendResult:

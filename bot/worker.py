@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from bot import photos
 from bot.database import get_db
 from bot.inbox_processor import process_once
 from bot.line_api import LineApi
@@ -65,13 +66,17 @@ class Worker:
         with self.app.app_context(), get_db().transaction() as session:
             return ticket_schedule.run(session, utcnow(), handler_settings(self.app))
 
+    def fetch_photos(self) -> int:
+        with self.app.app_context():
+            return photos.fetch_once(get_db(), self.line)
+
     def tick(self) -> None:
         self.drain_inbox()
         self.relay_outbox()
 
     def schedule(self, scheduler: BaseScheduler) -> None:
         every = self.app.config["WORKER_POLL_SECONDS"]
-        for job in (self.drain_inbox, self.relay_outbox):
+        for job in (self.drain_inbox, self.relay_outbox, self.fetch_photos):
             scheduler.add_job(
                 job, "interval", seconds=every, id=job.__name__, max_instances=1, coalesce=True,
                 misfire_grace_time=None,

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
@@ -123,6 +123,29 @@ class TicketEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+PHOTO_PENDING, PHOTO_STORED, PHOTO_FAILED = "pending", "stored", "failed"
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_MAX_ATTEMPTS = 5
+
+
+class TicketPhoto(Base):
+    """A photo the reporter sent: fetched from LINE's content API by the worker (LINE keeps it only
+    for a while), stored here with its size checked."""
+
+    __tablename__ = "ticket_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=PHOTO_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    error: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @dataclass(frozen=True)
 class NewTicket:
     category: str
@@ -167,6 +190,8 @@ def create(session: Session, reporter: Staff, fields: NewTicket, now: datetime) 
     )
     session.add(ticket)
     session.flush()
+    for message_id in fields.photo_message_ids:
+        session.add(TicketPhoto(ticket_id=ticket.id, message_id=message_id, created_at=now))
     _history(session, ticket.id, now, reporter.id, "created")
     return ticket
 
@@ -356,3 +381,32 @@ def auto_close(session: Session, now: datetime, working_days: int,
             _history(session, ticket.id, now, None, "auto_closed")
             closed.append(ticket)
     return closed
+
+
+# Photos --------------------------------------------------------------------------------------------
+
+
+def pending_photos(session: Session, limit: int = 10) -> list[TicketPhoto]:
+    return list(session.scalars(select(TicketPhoto).where(TicketPhoto.status == PHOTO_PENDING)
+                                .order_by(TicketPhoto.id).limit(limit)))
+
+
+def store_photo(photo: TicketPhoto, data: bytes, content_type: str) -> bool:
+    """Keep the photo if it is within the size limit; False (and failed) when it is too large."""
+    photo.attempts += 1
+    photo.size = len(data)
+    if len(data) > PHOTO_MAX_BYTES:
+        photo.status, photo.error = PHOTO_FAILED, f"too large ({len(data)} bytes)"
+        return False
+    photo.status, photo.data, photo.content_type, photo.error = PHOTO_STORED, data, content_type[:64], ""
+    return True
+
+
+def photo_attempt_failed(photo: TicketPhoto, error: str, permanent: bool) -> bool:
+    """Count a failed download; True when it is given up (LINE refused it, or too many tries)."""
+    photo.attempts += 1
+    photo.error = error[:200]
+    if permanent or photo.attempts >= PHOTO_MAX_ATTEMPTS:
+        photo.status = PHOTO_FAILED
+        return True
+    return False

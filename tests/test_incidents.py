@@ -278,3 +278,45 @@ def test_a_resolved_ticket_left_unanswered_closes_after_three_working_days(clien
     assert _ticket(db).closed_how == "auto"
     assert "ปิดงาน INC-2570-0001 อัตโนมัติ" in line.messages_to(MALEE)[-1]["text"]
     assert _history(db)[-1] == "auto_closed"
+
+
+def _report_with_photo(client, line, worker, message_id: str) -> None:
+    first = say(client, line, worker, MALEE, "ปริ้นเตอร์ห้องยาเสีย")
+    where = tap(client, line, worker, MALEE, _quick(first[0])["ยังไม่กระทบ"])
+    tap(client, line, worker, MALEE, next(iter(_quick(where[0]).values())))
+    post_events(client, line, [line.make_event("image", MALEE, message_id=message_id)])
+    worker.tick()
+    tap(client, line, worker, MALEE, _quick(line.messages_to(MALEE)[-1])["ส่งแจ้งเลย"])
+
+
+def _photos(db):
+    from models.tickets import TicketPhoto
+
+    with db.transaction() as session:
+        return [(p.status, p.size, p.content_type) for p in session.scalars(select(TicketPhoto))]
+
+
+def test_a_photo_is_fetched_from_lines_content_endpoint_and_kept(client, line, worker, db, clock):
+    jpeg = b"\xff\xd8\xff\xe0" + b"0" * 2000
+    line.add_content("200000000000000001", jpeg, "image/jpeg")
+    _report_with_photo(client, line, worker, "200000000000000001")
+    line.fail_next(1, status=500, path_prefix="/v2/bot/message/200000000000000001/content")
+    worker.fetch_photos()
+    assert _photos(db) == [("pending", 0, "")]  # a 5xx is tried again
+    worker.fetch_photos()
+    assert _photos(db) == [("stored", len(jpeg), "image/jpeg")]
+
+
+@pytest.mark.parametrize("content", [b"x" * (5 * 1024 * 1024 + 1), None])
+def test_an_oversized_or_missing_photo_keeps_the_ticket_and_tells_the_reporter(client, line, worker, db, clock,
+                                                                                content):
+    if content is not None:
+        line.add_content("200000000000000002", content, "image/jpeg")
+    _report_with_photo(client, line, worker, "200000000000000002")
+    worker.fetch_photos()
+    worker.relay_outbox()
+    assert _photos(db)[0][0] == "failed"
+    told = line.messages_to(MALEE)[-1]["text"]
+    assert told.startswith("INC-2570-0001: รูปที่แนบมาหนึ่งรูปบันทึกไม่ได้")
+    assert ("ใหญ่เกิน 5 MB" in told) == (content is not None)
+    assert _ticket(db).state == "new"

@@ -77,7 +77,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ticket_event_ticket_id"), ["ticket_id"], unique=False)
 
 
+    op.create_table(
+        "ticket_photo",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("content_type", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=True),
+        sa.Column("error", sa.String(length=200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["ticket.id"], name=op.f("fk_ticket_photo_ticket_id_ticket"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_photo")),
+    )
+    with op.batch_alter_table("ticket_photo", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ticket_photo_ticket_id"), ["ticket_id"], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("ticket_photo", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_photo_ticket_id"))
+    op.drop_table("ticket_photo")
     with op.batch_alter_table("ticket_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ticket_event_ticket_id"))
 
