@@ -42,6 +42,10 @@ class Config:
         # reporter's answer before it closes by itself.
         self.SLA_TARGETS = env.get("SLA_TARGETS", "critical=15/240,high=30/480,normal=240/4320")
         self.AUTO_CLOSE_WORKING_DAYS = int(env.get("AUTO_CLOSE_WORKING_DAYS", "3"))
+        # Reports of the same shared system within this window join the first ticket; this many
+        # reports make it a major incident.
+        self.MAJOR_WINDOW_MINUTES = int(env.get("MAJOR_WINDOW_MINUTES", "30"))
+        self.MAJOR_AFTER_REPORTS = int(env.get("MAJOR_AFTER_REPORTS", "3"))
 
     def check(self) -> None:
         missing = [name for name in REQUIRED_IN_PRODUCTION if not getattr(self, name)]

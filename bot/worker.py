@@ -38,6 +38,8 @@ def handler_settings(app: Flask) -> Settings:
         retention_days=cfg["PRIVACY_RETENTION_DAYS"],
         service_level=ServiceLevel.parse(cfg["SLA_TARGETS"]),
         auto_close_working_days=cfg["AUTO_CLOSE_WORKING_DAYS"],
+        major_window=timedelta(minutes=cfg["MAJOR_WINDOW_MINUTES"]),
+        major_after_reports=cfg["MAJOR_AFTER_REPORTS"],
     )
 
 

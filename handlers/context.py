@@ -24,6 +24,8 @@ class Settings:
     retention_days: int = 365
     service_level: ServiceLevel = field(default_factory=lambda: ServiceLevel.parse(DEFAULT_SERVICE_LEVEL))
     auto_close_working_days: int = 3
+    major_window: timedelta = timedelta(minutes=30)  # reports of one shared system this close are one outage
+    major_after_reports: int = 3
 
 
 @dataclass

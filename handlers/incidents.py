@@ -57,6 +57,16 @@ def _ask_next(ctx: Context, data: dict[str, Any]) -> str:
         buttons = [postback_action(name, PICK, k="category", v=key) for key, name in CATEGORIES.items()]
         ctx.reply(text(texts.INC_ASK_CATEGORY, buttons))
         return "category"
+    if "dup" not in data:
+        data["dup"] = None
+        existing = tickets.open_duplicate(ctx.session, data["category"], ctx.now, ctx.settings.major_window)
+        if existing is not None:
+            data["dup"] = existing.number
+            buttons = [postback_action("เรื่องเดียวกัน", PICK, k="dup", v="same"),
+                       postback_action("คนละเรื่อง", PICK, k="dup", v="other")]
+            ctx.reply(text(texts.INC_SAME_AS.format(number=existing.number, category=existing.category_name,
+                                                    what=existing.description[:120]), buttons))
+            return "dup"
     if not data.get("what"):
         ctx.reply(text(texts.INC_ASK_WHAT))
         return "what"
@@ -97,6 +107,9 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
         data["where"] = value
     elif field == "photos_done":
         data["photos_done"] = True
+    elif field == "dup" and value == "same" and data.get("dup"):
+        _join(ctx, str(data["dup"]))
+        return END
     elif field == "kb" and value == "solved":
         _record_kb(ctx, data, solved=True)
         ctx.reply(text(texts.INC_KB_SOLVED))
@@ -104,6 +117,28 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
     elif field == "kb":
         _record_kb(ctx, data, solved=False)
     return _ask_next(ctx, data)
+
+
+def _join(ctx: Context, number: str) -> None:
+    """"Me too": no second ticket; this person hears when the first one is fixed."""
+    assert ctx.staff is not None
+    ticket = tickets.by_number(ctx.session, number)
+    if ticket is None or ticket.state not in tickets.OPEN_STATES:
+        ctx.reply(text(texts.INC_ALREADY.format(number=number, state=ticket.state_name if ticket else "-")))
+        return
+    if ticket.reporter_id == ctx.staff.id:
+        ctx.reply(text(texts.INC_YOURS_ALREADY.format(number=number, state=ticket.state_name)))
+        return
+    _, became_major = tickets.join(ctx.session, ticket, ctx.staff, ctx.now, ctx.settings.major_after_reports)
+    ctx.reply(text(texts.INC_JOINED.format(number=number)))
+    if became_major:
+        reports = 1 + len(tickets.watchers(ctx.session, ticket))
+        alert = text(texts.INC_MAJOR.format(number=number, category=ticket.category_name, reports=reports))
+        group = groups.it_group_id(ctx.session)
+        targets = [group] if group else [o.line_user_id for o in staff_with_role(ctx.session, "it") if o.line_user_id]
+        for target in targets:
+            if target:
+                ctx.push(target, alert)
 
 
 def _record_kb(ctx: Context, data: dict[str, Any], solved: bool) -> None:
@@ -194,7 +229,7 @@ INCIDENT_DIALOG = Dialog(
     entry_points=[],  # the menu and free-text reports start it (handlers.intents)
     states={
         state: [Route(postback_is(PICK), _picked), Route(any_text(), _typed)]
-        for state in ("category", "what", "kb", "patients", "where")
+        for state in ("category", "dup", "what", "kb", "patients", "where")
     } | {"photo": [Route(postback_is(PICK), _picked), Route(message_type_is("image"), _photo),
                    Route(any_text(), _typed)]},
     on_unexpected=_unexpected,

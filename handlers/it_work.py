@@ -81,6 +81,10 @@ def resolve(ctx: Context, number: str, note: str) -> None:
     ctx.reply(text(texts.IT_RESOLVED.format(number=number, name=ctx.staff.first_name)))
     if ticket.reporter.line_user_id:
         ctx.push(ticket.reporter.line_user_id, ticket_cards.resolved_card(ticket))
+    for watcher in tickets.watchers(ctx.session, ticket):  # the "me too" reporters
+        if watcher.line_user_id:
+            ctx.push(watcher.line_user_id, text(texts.INC_WATCHER_RESOLVED.format(
+                number=number, resolution=ticket.resolution or "-")))
 
 
 def _noted(ctx: Context, data: dict[str, Any]) -> str:

@@ -93,6 +93,7 @@ class Ticket(Base):
     accept_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolve_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     long_outage_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    major_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # many reported it
 
     reporter: Mapped[Staff] = relationship(foreign_keys=[reporter_id])
     assignee: Mapped[Staff | None] = relationship(foreign_keys=[assignee_id])
@@ -121,6 +122,22 @@ class TicketEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     action: Mapped[str] = mapped_column(String(24))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# Outages of shared systems: later reports of the same one join the first ticket ("me too").
+SHARED_CATEGORIES = frozenset({"his", "network", "email", "website"})
+
+
+class TicketWatcher(Base):
+    """Someone who reported the same outage after the first reporter: told when it is fixed."""
+
+    __tablename__ = "ticket_watcher"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    staff: Mapped[Staff] = relationship()
 
 
 PHOTO_PENDING, PHOTO_STORED, PHOTO_FAILED = "pending", "stored", "failed"
@@ -410,3 +427,38 @@ def photo_attempt_failed(photo: TicketPhoto, error: str, permanent: bool) -> boo
         photo.status = PHOTO_FAILED
         return True
     return False
+
+
+# Several reports of one outage --------------------------------------------------------------------
+
+
+def open_duplicate(session: Session, category: str, now: datetime, window: timedelta) -> Ticket | None:
+    """An open ticket about the same shared system reported within the window, if any."""
+    if category not in SHARED_CATEGORIES:
+        return None
+    return session.scalar(
+        select(Ticket)
+        .where(Ticket.category == category, Ticket.state.in_(OPEN_STATES), Ticket.created_at >= now - window)
+        .order_by(Ticket.id)
+        .limit(1)
+    )
+
+
+def watchers(session: Session, ticket: Ticket) -> list[Staff]:
+    return [w.staff for w in session.scalars(select(TicketWatcher).where(TicketWatcher.ticket_id == ticket.id)
+                                             .order_by(TicketWatcher.joined_at))]
+
+
+def join(session: Session, ticket: Ticket, staff: Staff, now: datetime, major_after: int) -> tuple[bool, bool]:
+    """Link `staff` to the ticket. Returns (newly joined, just became a major incident)."""
+    if ticket.reporter_id == staff.id or session.get(TicketWatcher, (ticket.id, staff.id)) is not None:
+        return False, False
+    session.add(TicketWatcher(ticket_id=ticket.id, staff_id=staff.id, joined_at=now))
+    session.flush()
+    _history(session, ticket.id, now, staff.id, "me_too")
+    reports = 1 + len(watchers(session, ticket))
+    became_major = reports >= major_after and _flag_once(session, ticket, "major_at", now, OPEN_STATES)
+    if became_major:
+        _history(session, ticket.id, now, None, "major", str(reports))
+        session.refresh(ticket)
+    return True, became_major

@@ -320,3 +320,48 @@ def test_an_oversized_or_missing_photo_keeps_the_ticket_and_tells_the_reporter(c
     assert told.startswith("INC-2570-0001: รูปที่แนบมาหนึ่งรูปบันทึกไม่ได้")
     assert ("ใหญ่เกิน 5 MB" in told) == (content is not None)
     assert _ticket(db).state == "new"
+
+
+WILAI = "U7b9bf267397923a877e2905d7a61df07"  # S030, staff
+SUDA = "Uc19480b00f6828547ac1cafac6b86397"  # S040, staff
+
+
+def _me_too(client, line, worker, who: str, answer: str) -> list[dict]:
+    asked = say(client, line, worker, who, "HOSxP ล่มค่ะ")
+    assert asked[0]["text"].startswith("มีผู้แจ้งปัญหา HIS/HOSxP ไว้แล้วค่ะ: INC-2570-0001")
+    return tap(client, line, worker, who, _quick(asked[0])[answer])
+
+
+def test_reports_of_one_outage_become_one_major_incident_and_all_hear_the_fix(client, line, worker, db):
+    from datetime import timedelta
+
+    with _at(MORNING):
+        _report_hosxp(client, line, worker)
+    with _at(MORNING + timedelta(minutes=5)):
+        joined = _me_too(client, line, worker, PITI, "เรื่องเดียวกัน")
+    assert joined[0]["text"] == texts.INC_JOINED.format(number="INC-2570-0001")
+    assert not any("มีผู้แจ้งปัญหาเดียวกัน" in m.get("text", "") for m in line.messages_to(IT_GROUP))
+    with _at(MORNING + timedelta(minutes=8)):
+        _me_too(client, line, worker, WILAI, "เรื่องเดียวกัน")
+        assert "มีผู้แจ้งปัญหาเดียวกันแล้ว 3 ราย" in line.messages_to(IT_GROUP)[-1]["text"]
+        different = _me_too(client, line, worker, SUDA, "คนละเรื่อง")
+        assert "อาการเป็นอย่างไร" in different[0]["text"] or "กระทบ" in different[0]["text"]
+        say(client, line, worker, SUDA, "ยกเลิก")
+    with db.transaction() as session:
+        assert len(session.scalars(select(Ticket)).all()) == 1  # no second ticket
+    assert _history(db).count("me_too") == 2 and "major" in _history(db)
+
+    with _at(MORNING + timedelta(minutes=40)):
+        say(client, line, worker, KANDA, "ปิดงาน INC-2570-0001 รีสตาร์ท database server", group_id=IT_GROUP)
+    for watcher in (PITI, WILAI):
+        assert line.messages_to(watcher)[-1]["text"].startswith("INC-2570-0001 ที่ท่านแจ้งร่วม แก้ไขแล้ว")
+    with _at(MORNING + timedelta(minutes=50)):
+        later = say(client, line, worker, PITI, "HOSxP ล่มอีกแล้ว")
+    assert later[0]["text"].startswith("รับแจ้งปัญหา HIS/HOSxP")  # the first is resolved: a new report
+
+
+def test_the_same_person_reporting_again_is_pointed_to_their_ticket(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    asked = say(client, line, worker, MALEE, "HOSxP ยังเข้าไม่ได้")
+    answer = tap(client, line, worker, MALEE, _quick(asked[0])["เรื่องเดียวกัน"])
+    assert answer[0]["text"].startswith("ท่านแจ้งเรื่องนี้ไว้แล้วค่ะ: INC-2570-0001")

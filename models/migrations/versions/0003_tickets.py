@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("accept_breached_at", UTCDateTime(), nullable=True),
         sa.Column("resolve_breached_at", UTCDateTime(), nullable=True),
         sa.Column("long_outage_at", UTCDateTime(), nullable=True),
+        sa.Column("major_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["assignee_id"], ["staff.id"], name=op.f("fk_ticket_assignee_id_staff")),
         sa.ForeignKeyConstraint(["reporter_id"], ["staff.id"], name=op.f("fk_ticket_reporter_id_staff")),
         sa.ForeignKeyConstraint(["work_group_id"], ["work_group.id"], name=op.f("fk_ticket_work_group_id_work_group")),
@@ -98,7 +99,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ticket_photo_ticket_id"), ["ticket_id"], unique=False)
 
 
+    op.create_table(
+        "ticket_watcher",
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("joined_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_ticket_watcher_staff_id_staff"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["ticket.id"], name=op.f("fk_ticket_watcher_ticket_id_ticket"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", "staff_id", name=op.f("pk_ticket_watcher")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("ticket_watcher")
     with op.batch_alter_table("ticket_photo", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ticket_photo_ticket_id"))
     op.drop_table("ticket_photo")
