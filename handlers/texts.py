@@ -120,7 +120,14 @@ TICKET_ACTIONS = {
     "confirmed": "ผู้แจ้งยืนยันใช้งานได้",
     "reopened": "ผู้แจ้งแจ้งว่ายังไม่หาย",
     "rated": "ให้คะแนน",
+    "assigned": "มอบหมายงาน",
+    "waiting": "รอดำเนินการ",
+    "me_too": "มีผู้แจ้งปัญหาเดียวกัน",
+    "major": "ยกระดับเป็นเหตุขัดข้องใหญ่",
+    "auto_closed": "ปิดงานอัตโนมัติ",
 }
+# History entries only the IT team sees (internal notes and service-level events).
+TICKET_INTERNAL_ACTIONS = frozenset({"note", "sla_accept", "sla_resolve", "kpi_12h"})
 
 SLA_ACCEPT_BREACH = "⏰ {number} ({category}, ความเร่งด่วน{priority}) ยังไม่มีผู้รับงานเกินเวลาที่กำหนด แจ้งเมื่อ {since} น."
 SLA_RESOLVE_BREACH = "⏰ {number} ({category}, ความเร่งด่วน{priority}) ยังแก้ไม่เสร็จเกินเวลาที่กำหนด สถานะ: {state}"
@@ -148,3 +155,11 @@ INC_JOINED = "ทราบปัญหานี้แล้วค่ะ รว�
 INC_YOURS_ALREADY = "ท่านแจ้งเรื่องนี้ไว้แล้วค่ะ: {number} (สถานะ: {state})"
 INC_MAJOR = "🔴 {number} ({category}) มีผู้แจ้งปัญหาเดียวกันแล้ว {reports} ราย ยกระดับเป็นเหตุขัดข้องใหญ่ค่ะ"
 INC_WATCHER_RESOLVED = "{number} ที่ท่านแจ้งร่วม แก้ไขแล้วค่ะ: {resolution}"
+
+IT_ASK_NOTE = "พิมพ์บันทึกภายในของ {number} ค่ะ (ผู้แจ้งไม่เห็นบันทึกนี้)"
+IT_NOTED = "บันทึกภายในของ {number} แล้วค่ะ"
+IT_WAITING = "{number} สถานะ: {reason} แจ้งผู้แจ้งแล้วค่ะ"
+INC_WAITING_REPORTER = "{number} อยู่ระหว่าง{reason} จะแจ้งเมื่อมีความคืบหน้าค่ะ"
+IT_ASK_ASSIGNEE = "มอบหมาย {number} ให้ใครคะ"
+IT_ASSIGNED = "{number} มอบหมายให้ {name} แล้ว (โดย {by})"
+IT_ASSIGNED_TO_YOU = "{by} มอบหมาย {number} ให้ท่านค่ะ"

@@ -13,6 +13,9 @@ PRIORITY_MARK = {"critical": "🔴", "high": "🟠", "normal": "🟢"}
 # Postback actions (1:1 chats, where LINE names who tapped).
 ACCEPT = "inc_acc"
 RESOLVE = "inc_res"
+ASSIGN = "inc_asg"
+NOTE = "inc_note"
+WAIT = "inc_wait"
 CONFIRM = "inc_ok"
 REOPEN = "inc_again"
 RATE = "inc_rate"
@@ -52,11 +55,14 @@ def it_card(ticket: Ticket, in_group: bool) -> Message:
         lines.append(f"แนบรูป {len(ticket.photo_message_ids)} รูป")
     buttons: list[dict[str, Any]]
     if in_group:
-        buttons = [message_action(ACCEPT_WORD, f"{ACCEPT_WORD} {ticket.number}"),
-                   message_action(RESOLVE_WORD, f"{RESOLVE_WORD} {ticket.number}")]
+        buttons = [message_action(word, f"{word} {ticket.number}")
+                   for word in (ACCEPT_WORD, "มอบหมาย", "เพิ่มบันทึก", "รออะไหล่", "ส่งผู้รับจ้าง", RESOLVE_WORD)]
     else:
-        buttons = [postback_action(ACCEPT_WORD, ACCEPT, n=ticket.number),
-                   postback_action(RESOLVE_WORD, RESOLVE, n=ticket.number)]
+        n = ticket.number
+        buttons = [postback_action(ACCEPT_WORD, ACCEPT, n=n), postback_action("มอบหมาย", ASSIGN, n=n),
+                   postback_action("เพิ่มบันทึก", NOTE, n=n), postback_action("รออะไหล่", WAIT, n=n, r="parts"),
+                   postback_action("ส่งผู้รับจ้าง", WAIT, n=n, r="contractor"),
+                   postback_action(RESOLVE_WORD, RESOLVE, n=n)]
     return bubble(f"{ticket.number} แจ้งปัญหาใหม่: {ticket.category_name}", title, lines, buttons)
 
 

@@ -39,9 +39,14 @@ def show_one(ctx: Context, number: str) -> None:
     if ticket is None or not mine:
         ctx.reply(text(texts.TRACK_NOT_FOUND.format(number=number)))  # the same words: no leak
         return
+    insider = acl.allowed(ctx.staff, "ticket.view_all")
     lines = [ticket_cards.one_line(ticket)]
     for event in tickets.history(ctx.session, ticket):
-        lines.append(f"• {thai_datetime(event.at)} {texts.TICKET_ACTIONS.get(event.action, event.action)}")
+        if event.action in texts.TICKET_INTERNAL_ACTIONS and not insider:
+            continue  # internal notes stay inside the IT team
+        what = texts.TICKET_ACTIONS.get(event.action, event.action)
+        detail = f": {event.note}" if event.note and (insider or event.action == "waiting") else ""
+        lines.append(f"• {thai_datetime(event.at)} {what}{detail}")
     if ticket.resolution:
         lines.append(f"การแก้ไข: {ticket.resolution}")
     ctx.reply(text("\n".join(lines)))

@@ -257,6 +257,45 @@ def resolve(session: Session, number: str, officer: Staff, resolution: str, now:
     return Outcome(Change.DONE, ticket)
 
 
+WAIT_REASONS = {"parts": "รออะไหล่", "contractor": "ส่งผู้รับจ้าง"}
+
+
+def assign(session: Session, number: str, officer: Staff, to: Staff, now: datetime) -> Outcome:
+    """Hand an open ticket to another IT officer (accepting it for them if nobody had)."""
+    ticket = by_number(session, number)
+    if ticket is None:
+        return Outcome(Change.NOT_FOUND)
+    values = {"assignee_id": to.id, "state": ACCEPTED if ticket.state == NEW else ticket.state,
+              "accepted_at": ticket.accepted_at or now}
+    if not _guarded(session, ticket, OPEN_STATES, values):
+        return Outcome(Change.MOVED_ON, ticket)
+    _history(session, ticket.id, now, officer.id, "assigned", to.code)
+    return Outcome(Change.DONE, ticket)
+
+
+def wait(session: Session, number: str, officer: Staff, reason: str, now: datetime) -> Outcome:
+    """Waiting for parts or for the maintenance contractor (the work manual's two cases)."""
+    ticket = by_number(session, number)
+    if ticket is None or reason not in WAIT_REASONS:
+        return Outcome(Change.NOT_FOUND)
+    values = {"state": WAITING, "assignee_id": ticket.assignee_id or officer.id,
+              "accepted_at": ticket.accepted_at or now}
+    if not _guarded(session, ticket, (NEW, ACCEPTED), values):
+        return Outcome(Change.MOVED_ON, ticket)
+    _history(session, ticket.id, now, officer.id, "waiting", WAIT_REASONS[reason])
+    return Outcome(Change.DONE, ticket)
+
+
+def add_note(session: Session, number: str, officer: Staff, note: str, now: datetime) -> Outcome:
+    """An internal note for the IT team: kept in the history, never shown to the reporter."""
+    ticket = by_number(session, number)
+    if ticket is None:
+        return Outcome(Change.NOT_FOUND)
+    masked, _ = mask_personal_data(note[:TEXT_MAX])
+    _history(session, ticket.id, now, officer.id, "note", masked)
+    return Outcome(Change.DONE, ticket)
+
+
 def confirm(session: Session, number: str, reporter: Staff, now: datetime) -> Outcome:
     """The reporter says it works: the ticket closes."""
     ticket = by_number(session, number)

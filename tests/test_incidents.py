@@ -82,7 +82,8 @@ def test_a_whole_ticket_life_through_line(client, line, worker, db, clock):
 
     it_card = line.messages_to(IT_GROUP)[-1]
     actions = _footer(it_card)
-    assert [a["text"] for a in actions] == ["รับงาน INC-2570-0001", "ปิดงาน INC-2570-0001"]
+    assert [a["text"] for a in actions] == [f"{word} INC-2570-0001" for word in (
+        "รับงาน", "มอบหมาย", "เพิ่มบันทึก", "รออะไหล่", "ส่งผู้รับจ้าง", "ปิดงาน")]
     assert all(a["type"] == "message" for a in actions)  # in a group only messages name who acted
 
     said = say(client, line, worker, KANDA, "รับงาน INC-2570-0001", group_id=IT_GROUP)
@@ -120,7 +121,7 @@ def test_an_officer_works_the_ticket_from_a_1_to_1_card_when_no_group_is_set(cli
     assert tap(client, line, worker, THANA, accept["data"])[0]["text"].startswith("INC-2570-0001 ธนา รับงานแล้ว")
     taken = tap(client, line, worker, KANDA, accept["data"])
     assert taken[0]["text"].startswith("INC-2570-0001 ธนา รับงานไปแล้ว")
-    tap(client, line, worker, THANA, _footer(card)[1]["data"])
+    tap(client, line, worker, THANA, _footer(card)[-1]["data"])  # ปิดงาน: asks what was done
     say(client, line, worker, THANA, "เปลี่ยนสาย LAN")
     assert _ticket(db).state == "resolved"
 
@@ -365,3 +366,41 @@ def test_the_same_person_reporting_again_is_pointed_to_their_ticket(client, line
     asked = say(client, line, worker, MALEE, "HOSxP ยังเข้าไม่ได้")
     answer = tap(client, line, worker, MALEE, _quick(asked[0])["เรื่องเดียวกัน"])
     assert answer[0]["text"].startswith("ท่านแจ้งเรื่องนี้ไว้แล้วค่ะ: INC-2570-0001")
+
+
+def test_it_assigns_notes_and_waits_and_the_reporter_sees_only_what_concerns_them(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    offered = say(client, line, worker, KANDA, "มอบหมาย INC-2570-0001", group_id=IT_GROUP)[0]
+    choices = {item["action"]["label"]: item["action"] for item in offered["quickReply"]["items"]}
+    assert choices["ธนา"] == {"type": "message", "label": "ธนา", "text": "มอบหมาย INC-2570-0001 ให้ ธนา"}
+    assigned = say(client, line, worker, KANDA, choices["ธนา"]["text"], group_id=IT_GROUP)
+    assert assigned[0]["text"] == "INC-2570-0001 มอบหมายให้ ธนา แล้ว (โดย กานดา)"
+    assert line.messages_to(MALEE)[-1]["text"].startswith("INC-2570-0001 ธนา (ไอที) รับงานแล้ว")
+
+    say(client, line, worker, THANA, "บันทึก INC-2570-0001 server log เต็ม ผู้ป่วย 1-2345-67890-12-3")
+    say(client, line, worker, THANA, "ส่งผู้รับจ้าง INC-2570-0001")
+    assert line.messages_to(MALEE)[-1]["text"] == "INC-2570-0001 อยู่ระหว่างส่งผู้รับจ้าง จะแจ้งเมื่อมีความคืบหน้าค่ะ"
+    ticket = _ticket(db)
+    assert (ticket.state, ticket.assignee_id is not None) == ("waiting", True)
+    assert _history(db) == ["created", "assigned", "note", "waiting"]
+
+    seen_by_reporter = say(client, line, worker, MALEE, "ติดตาม INC-2570-0001")[0]["text"]
+    assert "server log" not in seen_by_reporter and "ส่งผู้รับจ้าง" in seen_by_reporter
+    seen_by_it = say(client, line, worker, KANDA, "ติดตาม INC-2570-0001")[0]["text"]
+    assert "server log เต็ม" in seen_by_it and "1-2345-67890-12-3" not in seen_by_it  # masked even inside
+
+    say(client, line, worker, THANA, "ปิดงาน INC-2570-0001 ผู้รับจ้างเปลี่ยน harddisk")
+    assert _ticket(db).state == "resolved"
+
+
+def test_the_1_to_1_card_offers_every_it_action_within_line_limits(client, line, worker, db, clock):
+    with db.transaction() as session:
+        from models.org import set_setting
+
+        set_setting(session, "notify.it_target", None)
+    _report_hosxp(client, line, worker)
+    labels = [a["label"] for a in _footer(line.messages_to(THANA)[-1])]
+    assert labels == ["รับงาน", "มอบหมาย", "เพิ่มบันทึก", "รออะไหล่", "ส่งผู้รับจ้าง", "ปิดงาน"]
+    wait = _footer(line.messages_to(THANA)[-1])[3]["data"]
+    assert tap(client, line, worker, THANA, wait)[0]["text"] == "INC-2570-0001 สถานะ: รออะไหล่ แจ้งผู้แจ้งแล้วค่ะ"
+    assert tap(client, line, worker, PITI, wait)[0]["text"] == texts.IT_ONLY
