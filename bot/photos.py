@@ -45,7 +45,7 @@ def fetch_once(db: Database, line: LineApi, now: Callable[[], datetime] = utcnow
             if not kept:
                 log.warning("ticket photo %d not kept: %s", photo.id, photo.error)
                 ticket = session.get(Ticket, photo.ticket_id)
-                if ticket is not None and ticket.reporter.line_user_id:
+                if ticket is not None and photo.kind == "report" and ticket.reporter.line_user_id:
                     message = texts.PHOTO_NOT_KEPT.format(number=ticket.number, reason=reason)
                     outbox.enqueue(session, ticket.reporter.line_user_id, [text(message)], now())
     return settled

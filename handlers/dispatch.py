@@ -108,10 +108,10 @@ def _converse(ctx: Context) -> None:
     elif ctx.text is None:
         menu.show(ctx, texts.UNSUPPORTED_MESSAGE)
     else:
-        _free_text(ctx, ctx.text)
+        free_text(ctx, ctx.text)
 
 
-def _free_text(ctx: Context, words: str) -> None:
+def free_text(ctx: Context, words: str) -> None:
     """Outside any dialog: a request starts its service; anything else is taken as an SOP question."""
     service = intents.requested_service(words)
     if service is not None:
@@ -139,6 +139,7 @@ def ignore(_ctx: Context) -> None:
 CONVERSATIONS.add(sop.SOP_DIALOG)
 CONVERSATIONS.add(incidents.INCIDENT_DIALOG)
 CONVERSATIONS.add(it_work.RESOLUTION_DIALOG)
+CONVERSATIONS.add(incidents.RATING_COMMENT_DIALOG)
 menu.replace_start("ask", sop.start)
 menu.replace_start("report", incidents.start)
 menu.replace_start("track", tracking.start)

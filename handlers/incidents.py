@@ -4,9 +4,10 @@ offering the SOP answer first, then a ticket that IT gets at once."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
-from handlers import sop, texts, ticket_cards
+from handlers import intents, sop, texts, ticket_cards
 from handlers.context import Context
 from handlers.conversation import END, Dialog, Route, any_text, message_type_is, postback_is
 from handlers.messages import postback_action, text
@@ -279,9 +280,35 @@ def on_rate(ctx: Context) -> None:
         score = 0
     outcome = tickets.rate(ctx.session, number, ctx.staff, score, ctx.now)
     if outcome.change is Change.DONE:
-        ctx.reply(text(texts.INC_RATED.format(number=number, score=score)))
+        from handlers.dispatch import CONVERSATIONS
+
+        ctx.reply(text(texts.INC_RATED.format(number=number, score=score),
+                       [postback_action("ไม่มี", PICK, k="comment", v="none")]))
+        CONVERSATIONS.start(ctx, COMMENT_DIALOG, "comment", {"number": number})
     else:
         _refuse(ctx, number, outcome)
+
+
+def _commented(ctx: Context, data: dict[str, Any]) -> str:
+    assert ctx.staff is not None
+    if ctx.text and intents.requested_service(ctx.text) is not None:
+        from handlers.dispatch import free_text
+
+        free_text(ctx, ctx.text)  # a new request, not a comment: nothing is lost
+        return END
+    if ctx.text:
+        tickets.comment(ctx.session, str(data.get("number", "")), ctx.staff, ctx.text, ctx.now)
+    ctx.reply(text(texts.INC_COMMENT_THANKS))
+    return END
+
+
+COMMENT_DIALOG = "inc_comment"
+RATING_COMMENT_DIALOG = Dialog(
+    name=COMMENT_DIALOG,
+    entry_points=[],
+    timeout=timedelta(minutes=10),
+    states={"comment": [Route(any_text(), _commented), Route(postback_is(PICK), _commented)]},
+)
 
 
 def _number(ctx: Context) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers import acl, texts, ticket_cards
 from handlers.context import Context
-from handlers.conversation import END, Dialog, Route, any_text
+from handlers.conversation import END, Dialog, Route, any_text, message_type_is
 from handlers.messages import message_action, postback_action, text
 from handlers.thai_dates import thai_time
 from models import tickets
@@ -167,10 +167,21 @@ def _noted(ctx: Context, data: dict[str, Any]) -> str:
     return END
 
 
+def _photo(ctx: Context, data: dict[str, Any]) -> None:
+    """A photo of the fix, sent before the resolution note."""
+    number = str(data.get("number", ""))
+    message_id = ctx.message.get("id")
+    if data.get("kind") == "resolve" and isinstance(message_id, str):
+        tickets.add_resolution_photo(ctx.session, number, message_id, ctx.now)
+        ctx.reply(text(texts.IT_GOT_PHOTO.format(number=number)))
+    else:
+        ctx.reply(text(texts.IT_ASK_NOTE.format(number=number)))
+
+
 RESOLUTION_DIALOG = Dialog(
     name=RESOLVE_DIALOG,
     entry_points=[],
-    states={"note": [Route(any_text(), _noted)]},
+    states={"note": [Route(any_text(), _noted), Route(message_type_is("image"), _photo)]},
     on_unexpected=lambda ctx, data, state: ctx.reply(text(texts.IT_ASK_RESOLUTION.format(number=data["number"]))),
     timeout=None,
 )

@@ -97,7 +97,9 @@ INC_ACCEPTED_REPORTER = "{number} {name} (ไอที) รับงานแล
 INC_CLOSED_THANKS = "ขอบคุณค่ะ ปิดงาน {number} แล้ว ให้คะแนนการบริการครั้งนี้ได้ไหมคะ"
 INC_REOPENED = "เปิดงาน {number} อีกครั้งแล้ว แจ้งเจ้าหน้าที่ไอทีแล้วค่ะ"
 INC_REOPENED_IT = "{number} ผู้แจ้ง ({name}) แจ้งว่ายังใช้งานไม่ได้ เปิดงานอีกครั้งแล้วค่ะ"
-INC_RATED = "ขอบคุณสำหรับคะแนน {score} ดาวค่ะ ({number})"
+INC_RATED = "ขอบคุณสำหรับคะแนน {score} ดาวค่ะ ({number}) มีข้อเสนอแนะเพิ่มเติมไหมคะ พิมพ์มาได้เลย หรือกด \"ไม่มี\""
+INC_COMMENT_THANKS = "ขอบคุณค่ะ ทีมไอทีจะนำไปปรับปรุงบริการ"
+IT_GOT_PHOTO = "ได้รับรูปการแก้ไขของ {number} แล้ว พิมพ์สรุปการแก้ไขต่อได้เลยค่ะ"
 INC_ALREADY = "{number} ดำเนินการไปแล้วค่ะ (สถานะ: {state})"
 INC_NOT_YOURS = "ไม่พบคำขอ {number} ของท่านค่ะ"
 INC_UNKNOWN = "ไม่พบงาน {number} ค่ะ โปรดตรวจสอบเลขอีกครั้ง"
@@ -125,6 +127,7 @@ TICKET_ACTIONS = {
     "me_too": "มีผู้แจ้งปัญหาเดียวกัน",
     "major": "ยกระดับเป็นเหตุขัดข้องใหญ่",
     "auto_closed": "ปิดงานอัตโนมัติ",
+    "commented": "ผู้แจ้งให้ข้อเสนอแนะ",
 }
 # History entries only the IT team sees (internal notes and service-level events).
 TICKET_INTERNAL_ACTIONS = frozenset({"note", "sla_accept", "sla_resolve", "kpi_12h"})

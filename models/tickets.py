@@ -154,6 +154,7 @@ class TicketPhoto(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16), default="report")  # report | resolution
     status: Mapped[str] = mapped_column(String(16), default=PHOTO_PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     content_type: Mapped[str] = mapped_column(String(64), default="")
@@ -440,6 +441,28 @@ def auto_close(session: Session, now: datetime, working_days: int,
 
 
 # Photos --------------------------------------------------------------------------------------------
+
+
+def add_resolution_photo(session: Session, number: str, message_id: str, now: datetime) -> bool:
+    """The officer's photo of the fix, kept with the ticket (fetched like the reporter's)."""
+    ticket = by_number(session, number)
+    if ticket is None or not message_id:
+        return False
+    session.add(TicketPhoto(ticket_id=ticket.id, message_id=message_id[:32], kind="resolution", created_at=now))
+    return True
+
+
+def comment(session: Session, number: str, reporter: Staff, words: str, now: datetime) -> Outcome:
+    """The reporter's comment with their rating: once, after rating."""
+    ticket = by_number(session, number)
+    if ticket is None:
+        return Outcome(Change.NOT_FOUND)
+    masked, _ = mask_personal_data(words[:TEXT_MAX])
+    if ticket.reporter_id != reporter.id or ticket.rating is None or ticket.rating_comment:
+        return Outcome(Change.MOVED_ON, ticket)
+    ticket.rating_comment = masked
+    _history(session, ticket.id, now, reporter.id, "commented")
+    return Outcome(Change.DONE, ticket)
 
 
 def pending_photos(session: Session, limit: int = 10) -> list[TicketPhoto]:

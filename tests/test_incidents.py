@@ -100,11 +100,13 @@ def test_a_whole_ticket_life_through_line(client, line, worker, db, clock):
     thanks = tap(client, line, worker, MALEE, confirm["data"])
     assert thanks[0]["text"] == texts.INC_CLOSED_THANKS.format(number="INC-2570-0001")
     rated = tap(client, line, worker, MALEE, _quick(thanks[0])["⭐⭐⭐⭐⭐"])
-    assert "5" in rated[0]["text"]
+    assert "5 ดาว" in rated[0]["text"] and "ไม่มี" in _quick(rated[0])
+    assert say(client, line, worker, MALEE, "แก้ไวมาก ขอบคุณค่ะ")[0]["text"] == texts.INC_COMMENT_THANKS
 
     ticket = _ticket(db)
     assert (ticket.state, ticket.closed_how, ticket.rating) == ("closed", "confirmed", 5)
-    assert _history(db) == ["created", "accepted", "resolved", "confirmed", "rated"]
+    assert ticket.rating_comment == "แก้ไวมาก ขอบคุณค่ะ"
+    assert _history(db) == ["created", "accepted", "resolved", "confirmed", "rated", "commented"]
     assert ticket.accepted_at is not None and ticket.resolved_at is not None
 
 
@@ -122,8 +124,15 @@ def test_an_officer_works_the_ticket_from_a_1_to_1_card_when_no_group_is_set(cli
     taken = tap(client, line, worker, KANDA, accept["data"])
     assert taken[0]["text"].startswith("INC-2570-0001 ธนา รับงานไปแล้ว")
     tap(client, line, worker, THANA, _footer(card)[-1]["data"])  # ปิดงาน: asks what was done
+    post_events(client, line, [line.make_event("image", THANA, message_id="300000000000000001")])
+    worker.tick()
+    assert line.messages_to(THANA)[-1]["text"] == texts.IT_GOT_PHOTO.format(number="INC-2570-0001")
     say(client, line, worker, THANA, "เปลี่ยนสาย LAN")
     assert _ticket(db).state == "resolved"
+    from models.tickets import TicketPhoto
+
+    with db.transaction() as session:
+        assert session.scalar(select(TicketPhoto.kind)) == "resolution"
 
 
 def test_the_reporter_can_reopen_and_the_officer_is_told(client, line, worker, db, clock):
@@ -404,3 +413,13 @@ def test_the_1_to_1_card_offers_every_it_action_within_line_limits(client, line,
     wait = _footer(line.messages_to(THANA)[-1])[3]["data"]
     assert tap(client, line, worker, THANA, wait)[0]["text"] == "INC-2570-0001 สถานะ: รออะไหล่ แจ้งผู้แจ้งแล้วค่ะ"
     assert tap(client, line, worker, PITI, wait)[0]["text"] == texts.IT_ONLY
+
+
+def test_a_new_report_typed_instead_of_a_rating_comment_is_not_lost(client, line, worker, db, clock):
+    _report_hosxp(client, line, worker)
+    say(client, line, worker, KANDA, "ปิดงาน INC-2570-0001 แก้แล้ว", group_id=IT_GROUP)
+    tap(client, line, worker, MALEE, encode("inc_ok", n="INC-2570-0001"))
+    tap(client, line, worker, MALEE, encode("inc_rate", n="INC-2570-0001", r=4))
+    answer = say(client, line, worker, MALEE, "ปริ้นเตอร์ห้องยาเสีย")
+    assert "กระทบการให้บริการผู้ป่วย" in answer[0]["text"]  # the report dialog started
+    assert _ticket(db).rating_comment == ""
