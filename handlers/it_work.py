@@ -31,6 +31,18 @@ def _may_work(ctx: Context) -> bool:
     return True
 
 
+def _changed(ctx: Context, number: str, outcome: tickets.Outcome) -> tickets.Ticket | None:
+    """The ticket if the change was made; otherwise the person is told why and None is returned."""
+    ticket = outcome.ticket
+    if outcome.change is Change.NOT_FOUND or ticket is None:
+        ctx.reply(text(texts.INC_UNKNOWN.format(number=number)))
+        return None
+    if outcome.change is not Change.DONE:
+        ctx.reply(text(texts.INC_ALREADY.format(number=number, state=ticket.state_name)))
+        return None
+    return ticket
+
+
 def accept(ctx: Context, number: str) -> None:
     if not _may_work(ctx):
         return
@@ -91,12 +103,8 @@ def wait(ctx: Context, number: str, reason: str) -> None:
         return
     assert ctx.staff is not None
     outcome = tickets.wait(ctx.session, number, ctx.staff, reason, ctx.now)
-    ticket = outcome.ticket
-    if outcome.change is Change.NOT_FOUND or ticket is None:
-        ctx.reply(text(texts.INC_UNKNOWN.format(number=number)))
-        return
-    if outcome.change is not Change.DONE:
-        ctx.reply(text(texts.INC_ALREADY.format(number=number, state=ticket.state_name)))
+    ticket = _changed(ctx, number, outcome)
+    if ticket is None:
         return
     why = tickets.WAIT_REASONS[reason]
     ctx.reply(text(texts.IT_WAITING.format(number=number, reason=why)))
@@ -120,12 +128,8 @@ def assign(ctx: Context, number: str, to_name: str) -> None:
         ctx.reply(text(texts.IT_ASK_ASSIGNEE.format(number=number), buttons))
         return
     outcome = tickets.assign(ctx.session, number, ctx.staff, target, ctx.now)
-    ticket = outcome.ticket
-    if outcome.change is Change.NOT_FOUND or ticket is None:
-        ctx.reply(text(texts.INC_UNKNOWN.format(number=number)))
-        return
-    if outcome.change is not Change.DONE:
-        ctx.reply(text(texts.INC_ALREADY.format(number=number, state=ticket.state_name)))
+    ticket = _changed(ctx, number, outcome)
+    if ticket is None:
         return
     ctx.reply(text(texts.IT_ASSIGNED.format(number=number, name=target.first_name, by=ctx.staff.first_name)))
     if target.line_user_id and target.id != ctx.staff.id and not ctx.in_group:
@@ -142,12 +146,8 @@ def resolve(ctx: Context, number: str, note: str) -> None:
         return
     assert ctx.staff is not None
     outcome = tickets.resolve(ctx.session, number, ctx.staff, note, ctx.now)
-    ticket = outcome.ticket
-    if outcome.change is Change.NOT_FOUND or ticket is None:
-        ctx.reply(text(texts.INC_UNKNOWN.format(number=number)))
-        return
-    if outcome.change is not Change.DONE:
-        ctx.reply(text(texts.INC_ALREADY.format(number=number, state=ticket.state_name)))
+    ticket = _changed(ctx, number, outcome)
+    if ticket is None:
         return
     ctx.reply(text(texts.IT_RESOLVED.format(number=number, name=ctx.staff.first_name)))
     if ticket.reporter.line_user_id:
