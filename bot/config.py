@@ -46,6 +46,9 @@ class Config:
         # reports make it a major incident.
         self.MAJOR_WINDOW_MINUTES = int(env.get("MAJOR_WINDOW_MINUTES", "30"))
         self.MAJOR_AFTER_REPORTS = int(env.get("MAJOR_AFTER_REPORTS", "3"))
+        # Push quota: normal-priority tickets reach IT in one digest at these Bangkok times
+        # ("08:30,13:00"); empty sends every ticket at once. Critical and high always go at once.
+        self.IT_DIGEST_TIMES = tuple(t.strip() for t in env.get("IT_DIGEST_TIMES", "").split(",") if t.strip())
 
     def check(self) -> None:
         missing = [name for name in REQUIRED_IN_PRODUCTION if not getattr(self, name)]

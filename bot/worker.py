@@ -40,6 +40,7 @@ def handler_settings(app: Flask) -> Settings:
         auto_close_working_days=cfg["AUTO_CLOSE_WORKING_DAYS"],
         major_window=timedelta(minutes=cfg["MAJOR_WINDOW_MINUTES"]),
         major_after_reports=cfg["MAJOR_AFTER_REPORTS"],
+        it_digest_times=tuple(cfg["IT_DIGEST_TIMES"]),
     )
 
 
@@ -105,6 +106,7 @@ def main() -> int:
     from bot.config import ConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not two lines per job run, forever
     try:
         app = create_app()
     except ConfigError as exc:

@@ -26,6 +26,8 @@ class Settings:
     auto_close_working_days: int = 3
     major_window: timedelta = timedelta(minutes=30)  # reports of one shared system this close are one outage
     major_after_reports: int = 3
+    # Bangkok times ("08:30") at which normal-priority tickets are sent to IT together; empty: at once.
+    it_digest_times: tuple[str, ...] = ()
 
 
 @dataclass

@@ -4,13 +4,14 @@ offering the SOP answer first, then a ticket that IT gets at once."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from handlers import intents, sop, texts, ticket_cards
 from handlers.context import Context
 from handlers.conversation import END, Dialog, Route, any_text, message_type_is, postback_is
-from handlers.messages import postback_action, text
+from handlers.messages import Message, postback_action, text
 from knowledge.normalize import normalize
 from models import groups, sop_answers, tickets
 from models.org import staff_with_role
@@ -135,11 +136,7 @@ def _join(ctx: Context, number: str) -> None:
     if became_major:
         reports = 1 + len(tickets.watchers(ctx.session, ticket))
         alert = text(texts.INC_MAJOR.format(number=number, category=ticket.category_name, reports=reports))
-        group = groups.it_group_id(ctx.session)
-        targets = [group] if group else [o.line_user_id for o in staff_with_role(ctx.session, "it") if o.line_user_id]
-        for target in targets:
-            if target:
-                ctx.push(target, alert)
+        push_to_it(ctx, lambda _in_group: [alert])
 
 
 def _record_kb(ctx: Context, data: dict[str, Any], solved: bool) -> None:
@@ -211,14 +208,23 @@ def _create(ctx: Context, data: dict[str, Any]) -> str:
 
 
 def notify_it(ctx: Context, ticket: tickets.Ticket) -> None:
-    """The IT group if one is set, else every IT officer in 1:1 (push: costs quota)."""
+    """The IT group if one is set, else every IT officer in 1:1 (push: costs quota). With digest
+    times set, a normal-priority ticket waits for the next digest instead."""
+    if ticket.priority == "normal" and ctx.settings.it_digest_times and ticket.it_notified_at is None:
+        return
+    push_to_it(ctx, lambda in_group: [ticket_cards.it_card(ticket, in_group)])
+    tickets.mark_notified(ctx.session, ticket, ctx.now)
+
+
+def push_to_it(ctx: Context, build: Callable[[bool], list[Message]]) -> None:
+    """Messages for the IT team: built for a group (typed commands) or for 1:1 chats (postbacks)."""
     group = groups.it_group_id(ctx.session)
     if group:
-        ctx.push(group, ticket_cards.it_card(ticket, in_group=True))
+        ctx.push(group, *build(True))
         return
     for officer in staff_with_role(ctx.session, "it"):
         if officer.line_user_id:
-            ctx.push(officer.line_user_id, ticket_cards.it_card(ticket, in_group=False))
+            ctx.push(officer.line_user_id, *build(False))
 
 
 def _unexpected(ctx: Context, data: dict[str, Any], state: str) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.messages import Message, bubble, message_action, postback_action
+from handlers.messages import Message, bubble, message_action, postback_action, text
 from handlers.thai_dates import thai_datetime
 from models.tickets import Ticket
 
+CAROUSEL_MAX = 12
 PRIORITY_MARK = {"critical": "🔴", "high": "🟠", "normal": "🟢"}
 
 # Postback actions (1:1 chats, where LINE names who tapped).
@@ -81,3 +82,17 @@ def rating_buttons(ticket: Ticket) -> list[dict[str, Any]]:
 def one_line(ticket: Ticket) -> str:
     who = f" · {ticket.assignee.first_name}" if ticket.assignee else ""
     return f"{ticket.number} {ticket.category_name}: {ticket.state_name}{who} ({thai_datetime(ticket.created_at)})"
+
+
+def digest(waiting: list[Ticket], in_group: bool) -> list[Message]:
+    """The held normal-priority tickets as one carousel (LINE allows 12 bubbles), rest as a count."""
+    shown = waiting[:CAROUSEL_MAX]
+    cards = [it_card(t, in_group)["contents"] for t in shown]
+    messages: list[Message] = [{
+        "type": "flex",
+        "altText": f"งานแจ้งปัญหาใหม่ {len(waiting)} รายการ",
+        "contents": {"type": "carousel", "contents": cards},
+    }]
+    if len(waiting) > len(shown):
+        messages.append(text(f"และอีก {len(waiting) - len(shown)} รายการ พิมพ์ \"งานของฉัน\" เพื่อดูทั้งหมดค่ะ"))
+    return messages

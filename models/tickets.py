@@ -94,6 +94,7 @@ class Ticket(Base):
     resolve_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     long_outage_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     major_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # many reported it
+    it_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # None: in the digest
 
     reporter: Mapped[Staff] = relationship(foreign_keys=[reporter_id])
     assignee: Mapped[Staff | None] = relationship(foreign_keys=[assignee_id])
@@ -524,3 +525,13 @@ def join(session: Session, ticket: Ticket, staff: Staff, now: datetime, major_af
         _history(session, ticket.id, now, None, "major", str(reports))
         session.refresh(ticket)
     return True, became_major
+
+
+def awaiting_digest(session: Session) -> list[Ticket]:
+    """Open tickets IT has not been told about yet (normal priority, held for the digest)."""
+    return list(session.scalars(select(Ticket).where(Ticket.it_notified_at.is_(None), Ticket.state.in_(OPEN_STATES))
+                                .order_by(Ticket.id)))
+
+
+def mark_notified(session: Session, ticket: Ticket, now: datetime) -> None:
+    ticket.it_notified_at = now

@@ -423,3 +423,31 @@ def test_a_new_report_typed_instead_of_a_rating_comment_is_not_lost(client, line
     answer = say(client, line, worker, MALEE, "ปริ้นเตอร์ห้องยาเสีย")
     assert "กระทบการให้บริการผู้ป่วย" in answer[0]["text"]  # the report dialog started
     assert _ticket(db).rating_comment == ""
+
+
+def test_normal_tickets_wait_for_the_digest_while_critical_ones_go_at_once(app, client, line, worker, db):
+    from datetime import timedelta
+
+    app.config["IT_DIGEST_TIMES"] = ("08:30",)
+    with _at(MORNING - timedelta(minutes=4)):
+        worker.ticket_deadlines()  # today's 08:30 digest has gone (with nothing in it)
+    with _at(MORNING):
+        first = say(client, line, worker, MALEE, "ปริ้นเตอร์ห้องยาเสีย")
+        where = tap(client, line, worker, MALEE, _quick(first[0])["ยังไม่กระทบ"])
+        photo = tap(client, line, worker, MALEE, next(iter(_quick(where[0]).values())))
+        tap(client, line, worker, MALEE, _quick(photo[0])["ไม่มีรูป"])
+        worker.ticket_deadlines()
+        worker.relay_outbox()
+        assert line.messages_to(IT_GROUP) == []  # normal priority: held for tomorrow's digest
+    with _at(MORNING + timedelta(minutes=5)):
+        _report_hosxp(client, line, worker)
+        assert "INC-2570-0002" in line.messages_to(IT_GROUP)[-1]["altText"]  # critical: at once
+    next_day = datetime(2026, 11, 23, 8, 31, tzinfo=BANGKOK)
+    for moment in (next_day, next_day + timedelta(minutes=1)):
+        with _at(moment):
+            worker.ticket_deadlines()
+            worker.relay_outbox()
+    digests = [m for m in line.messages_to(IT_GROUP) if m.get("contents", {}).get("type") == "carousel"]
+    assert len(digests) == 1
+    assert [b["body"]["contents"][0]["text"] for b in digests[0]["contents"]["contents"]] == [
+        "🟢 INC-2570-0001 เครื่องพิมพ์"]

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,10 +38,15 @@ def _worker_env(app, line) -> dict[str, str]:
 
 
 def _start_worker(app, line) -> subprocess.Popen:
-    return subprocess.Popen(
+    """Its output goes to a file: a pipe nobody reads fills up and blocks the worker's logging."""
+    log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(
         [sys.executable, "-m", "bot.worker"], cwd=ROOT, env=_worker_env(app, line),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=log, stderr=subprocess.STDOUT, text=True,
     )
+    _logs[proc.pid] = Path(log.name)
+    log.close()
+    return proc
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None:
@@ -92,9 +98,9 @@ def test_a_second_worker_refuses_to_run(app, line):
         _wait_for(lambda: "worker started" in _peek(first) or first.poll() is not None, 30)
         assert first.poll() is None
         second = _start_worker(app, line)
-        _out, err = second.communicate(timeout=30)
+        second.wait(timeout=30)
         assert second.returncode == 3
-        assert "another worker is already running" in err
+        assert "another worker is already running" in _peek(second)
     finally:
         first.terminate()
         first.wait(timeout=10)
@@ -107,22 +113,12 @@ def test_a_second_worker_refuses_to_run(app, line):
         third.wait(timeout=10)
 
 
-_seen: dict[int, str] = {}
+_logs: dict[int, Path] = {}
 
 
 def _peek(proc: subprocess.Popen) -> str:
-    """Read what the process logged so far without blocking."""
-    import selectors
-
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    while sel.select(timeout=0):
-        line = proc.stderr.readline()
-        if not line:
-            break
-        _seen[proc.pid] = _seen.get(proc.pid, "") + line
-    sel.close()
-    return _seen.get(proc.pid, "")
+    """What the process logged so far."""
+    return _logs[proc.pid].read_text(encoding="utf-8", errors="replace")
 
 
 def test_sigterm_at_any_moment_of_start_up_stops_the_worker(app, line):

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("resolve_breached_at", UTCDateTime(), nullable=True),
         sa.Column("long_outage_at", UTCDateTime(), nullable=True),
         sa.Column("major_at", UTCDateTime(), nullable=True),
+        sa.Column("it_notified_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["assignee_id"], ["staff.id"], name=op.f("fk_ticket_assignee_id_staff")),
         sa.ForeignKeyConstraint(["reporter_id"], ["staff.id"], name=op.f("fk_ticket_reporter_id_staff")),
         sa.ForeignKeyConstraint(["work_group_id"], ["work_group.id"], name=op.f("fk_ticket_work_group_id_work_group")),
