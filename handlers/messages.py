@@ -50,6 +50,8 @@ def bubble(alt_text: str, title: str, lines: list[str], buttons: list[dict[str, 
             "type": "box",
             "layout": "vertical",
             "spacing": "sm",
-            "contents": [{"type": "button", "style": "primary", "height": "sm", "action": b} for b in buttons],
+            # The first button is the expected next step; the others are quieter.
+            "contents": [{"type": "button", "style": "primary" if i == 0 else "secondary", "height": "sm", "action": b}
+                         for i, b in enumerate(buttons)],
         }
     return {"type": "flex", "altText": alt_text[:400], "contents": container}
