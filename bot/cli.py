@@ -20,6 +20,7 @@ org_cli = AppGroup("org", help="The organisation: work groups, staff, systems.")
 staff_cli = AppGroup("staff", help="Staff accounts.")
 richmenu_cli = AppGroup("richmenu", help="The LINE rich menu.")
 kb_cli = AppGroup("kb", help="The SOP knowledge base.")
+accounts_cli = AppGroup("accounts", help="The account register.")
 
 
 @db_cli.command("upgrade")
@@ -71,6 +72,44 @@ def staff_registration_code(staff_code: str) -> None:
         f"single use, valid {days} days",
         err=True,
     )
+
+
+@staff_cli.command("delegate")
+@click.argument("head_code")
+@click.argument("acting_code")
+@click.argument("starts_on", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("ends_on", type=click.DateTime(formats=["%Y-%m-%d"]))
+def staff_delegate(head_code: str, acting_code: str, starts_on, ends_on) -> None:  # type: ignore[no-untyped-def]
+    """Make ACTING_CODE the acting head for HEAD_CODE's approvals from STARTS_ON to ENDS_ON (YYYY-MM-DD)."""
+    from models.approvals import delegate
+    from models.org import staff_by_code
+
+    with get_db().transaction() as session:
+        head, acting = staff_by_code(session, head_code), staff_by_code(session, acting_code)
+        if head is None or acting is None or not acting.active:
+            click.echo(f"ไม่พบเจ้าหน้าที่ / unknown staff: {head_code if head is None else acting_code}", err=True)
+            sys.exit(1)
+        try:
+            delegate(session, head, acting, starts_on.date(), ends_on.date(), utcnow())
+        except ValueError as exc:
+            click.echo(f"{exc}", err=True)
+            sys.exit(1)
+    click.echo(f"{acting_code} acts for {head_code} from {starts_on.date()} to {ends_on.date()}")
+
+
+@accounts_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def accounts_import(path: Path) -> None:
+    """Load the account register from CSV (staff_code, system_code, rights); all rows or none."""
+    from models.accounts import RegisterFileError, import_register_csv
+
+    try:
+        with get_db().transaction() as session:
+            count = import_register_csv(session, path.read_text(encoding="utf-8-sig"), utcnow())
+    except (RegisterFileError, UnicodeDecodeError) as exc:
+        click.echo(f"{path}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{count} accounts in the register")
 
 
 @richmenu_cli.command("deploy")
@@ -132,5 +171,5 @@ def kb_check() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli):
+    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli):
         app.cli.add_command(group)

@@ -48,6 +48,10 @@ class Config:
         self.MAJOR_AFTER_REPORTS = int(env.get("MAJOR_AFTER_REPORTS", "3"))
         # Push quota: normal-priority tickets reach IT in one digest at these Bangkok times
         # ("08:30,13:00"); empty sends every ticket at once. Critical and high always go at once.
+        # A pending approval is reminded after this many hours, and escalated to the approver's
+        # own supervisor after that many.
+        self.APPROVAL_REMIND_HOURS = float(env.get("APPROVAL_REMIND_HOURS", "24"))
+        self.APPROVAL_ESCALATE_HOURS = float(env.get("APPROVAL_ESCALATE_HOURS", "72"))
         self.IT_DIGEST_TIMES = tuple(t.strip() for t in env.get("IT_DIGEST_TIMES", "").split(",") if t.strip())
 
     def check(self) -> None:

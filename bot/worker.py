@@ -22,7 +22,7 @@ from bot.inbox_processor import process_once
 from bot.line_api import LineApi
 from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
-from handlers import sop, ticket_schedule
+from handlers import approval_reminders, sop, ticket_schedule
 from handlers.context import Settings
 from models.base import utcnow
 from models.tickets import ServiceLevel
@@ -41,6 +41,8 @@ def handler_settings(app: Flask) -> Settings:
         major_window=timedelta(minutes=cfg["MAJOR_WINDOW_MINUTES"]),
         major_after_reports=cfg["MAJOR_AFTER_REPORTS"],
         it_digest_times=tuple(cfg["IT_DIGEST_TIMES"]),
+        approval_remind_after=timedelta(hours=cfg["APPROVAL_REMIND_HOURS"]),
+        approval_escalate_after=timedelta(hours=cfg["APPROVAL_ESCALATE_HOURS"]),
     )
 
 
@@ -69,6 +71,10 @@ class Worker:
         with self.app.app_context(), get_db().transaction() as session:
             return ticket_schedule.run(session, utcnow(), handler_settings(self.app))
 
+    def approval_deadlines(self) -> int:
+        with self.app.app_context(), get_db().transaction() as session:
+            return approval_reminders.run(session, utcnow(), handler_settings(self.app))
+
     def fetch_photos(self) -> int:
         with self.app.app_context():
             return photos.fetch_once(get_db(), self.line)
@@ -85,8 +91,9 @@ class Worker:
                 misfire_grace_time=None,
             )
         # Deadlines are rows compared with the clock: after downtime one run catches up once.
-        scheduler.add_job(self.ticket_deadlines, "interval", seconds=60, id="ticket_deadlines", max_instances=1,
-                          coalesce=True, misfire_grace_time=None)
+        for job in (self.ticket_deadlines, self.approval_deadlines):
+            scheduler.add_job(job, "interval", seconds=60, id=job.__name__, max_instances=1, coalesce=True,
+                              misfire_grace_time=None)
 
 
 def start_background(app: Flask) -> tuple[BackgroundScheduler, WorkerLock]:

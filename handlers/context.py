@@ -28,6 +28,8 @@ class Settings:
     major_after_reports: int = 3
     # Bangkok times ("08:30") at which normal-priority tickets are sent to IT together; empty: at once.
     it_digest_times: tuple[str, ...] = ()
+    approval_remind_after: timedelta = timedelta(hours=24)
+    approval_escalate_after: timedelta = timedelta(hours=72)
 
 
 @dataclass

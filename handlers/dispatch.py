@@ -8,7 +8,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import groups, incidents, intents, it_work, menu, registration, sop, texts, ticket_cards, tracking
+from handlers import (
+    accounts,
+    groups,
+    incidents,
+    intents,
+    it_work,
+    menu,
+    registration,
+    sop,
+    texts,
+    ticket_cards,
+    tracking,
+)
 from handlers.context import Context, Settings
 from handlers.conversation import Conversations
 from handlers.messages import text
@@ -140,9 +152,12 @@ CONVERSATIONS.add(sop.SOP_DIALOG)
 CONVERSATIONS.add(incidents.INCIDENT_DIALOG)
 CONVERSATIONS.add(it_work.RESOLUTION_DIALOG)
 CONVERSATIONS.add(incidents.RATING_COMMENT_DIALOG)
+CONVERSATIONS.add(accounts.ACCOUNT_DIALOG)
+CONVERSATIONS.add(accounts.APPROVAL_REASON_DIALOG)
 menu.replace_start("ask", sop.start)
 menu.replace_start("report", incidents.start)
 menu.replace_start("track", tracking.start)
+menu.replace_start("account", accounts.start)
 POSTBACKS.register(sop.FEEDBACK_ACTION, sop.on_feedback)
 POSTBACKS.register(ticket_cards.ACCEPT, it_work.on_accept_postback)
 POSTBACKS.register(ticket_cards.RESOLVE, it_work.on_resolve_postback)
@@ -152,6 +167,8 @@ POSTBACKS.register(ticket_cards.WAIT, it_work.on_wait_postback)
 POSTBACKS.register(ticket_cards.CONFIRM, incidents.on_confirm)
 POSTBACKS.register(ticket_cards.REOPEN, incidents.on_reopen)
 POSTBACKS.register(ticket_cards.RATE, incidents.on_rate)
+POSTBACKS.register(accounts.DECIDE, accounts.on_decide)
+POSTBACKS.register(accounts.DONE, accounts.on_done)
 
 EVENTS.register("message", on_message)
 EVENTS.register("postback", on_postback)

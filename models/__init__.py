@@ -1,9 +1,22 @@
 """Tables and domain operations. Imports nothing from bot/ or handlers/."""
 
-from models import audit, dialogs, groups, inbox, numbering, org, outbox, registration, sop_answers, tickets
+from models import (
+    accounts,
+    approvals,
+    audit,
+    dialogs,
+    groups,
+    inbox,
+    numbering,
+    org,
+    outbox,
+    registration,
+    sop_answers,
+    tickets,
+)
 from models.base import Base, utcnow
 
 __all__ = [
-    "Base", "audit", "dialogs", "groups", "inbox", "numbering", "org", "outbox", "registration", "sop_answers",
-    "tickets", "utcnow",
+    "Base", "accounts", "approvals", "audit", "dialogs", "groups", "inbox", "numbering", "org", "outbox",
+    "registration", "sop_answers", "tickets", "utcnow",
 ]

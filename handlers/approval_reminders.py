@@ -1,0 +1,30 @@
+"""Pending approvals: reminded once after a while, then escalated to the approver's own
+supervisor (who may decide instead), each step once and in the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers import accounts, texts
+from handlers.context import Context, Settings
+from handlers.messages import text
+from models import accounts as account_requests
+from models import approvals
+
+
+def run(session: Session, now: datetime, settings: Settings) -> int:
+    ctx = Context(session=session, event={}, now=now, staff=None, settings=settings)
+    due = approvals.due_reminders(session, now, settings.approval_remind_after, settings.approval_escalate_after)
+    for approval, kind in due:
+        request = account_requests.by_number(session, approval.number)
+        if request is None:
+            continue
+        if kind == "remind" and approval.approver.line_user_id:
+            ctx.push(approval.approver.line_user_id, text(texts.APV_REMINDER.format(number=approval.number)),
+                     accounts.approval_card(request, approval))
+        elif kind == "escalate" and approval.escalated_to and approval.escalated_to.line_user_id:
+            title = texts.APV_ESCALATED.format(number=approval.number, approver=approval.approver.first_name)
+            ctx.push(approval.escalated_to.line_user_id, accounts.approval_card(request, approval, title=title))
+    return len(due)

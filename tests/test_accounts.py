@@ -1,0 +1,210 @@
+"""Account requests: dialog, one-tap approval by the right person only, execution, register."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from handlers import texts
+from handlers.dispatch import dispatch
+from models import approvals
+from models.accounts import AccountEntry, AccountRequest
+from models.approvals import Approval
+from models.audit import AuditEntry
+from models.base import utcnow
+from models.org import staff_by_code
+from models.outbox import OutboxMessage
+from tests.conftest import DIRECTOR, KANDA, say, tap
+
+PITI = "U61f3dc0008d687ec55a5f933c163eb40"  # S031, pharmacy staff
+WILAI = "U7b9bf267397923a877e2905d7a61df07"  # S030, head of pharmacy: Piti's approver
+PORNTIP = "U2e7b46d7b1f1248f6af910b812a75904"  # S020, head of nursing: another supervisor
+UNKNOWN = "U" + "cd" * 16
+BANGKOK = ZoneInfo("Asia/Bangkok")
+MORNING = datetime(2026, 11, 22, 9, 0, tzinfo=BANGKOK)
+
+
+def _quick(message: dict) -> dict[str, str]:
+    return {item["action"]["label"]: item["action"]["data"] for item in message["quickReply"]["items"]}
+
+
+def _footer(message: dict) -> dict[str, str]:
+    return {c["action"]["label"]: c["action"]["data"] for c in message["contents"]["footer"]["contents"]}
+
+
+def _request(client, line, worker) -> dict[str, str]:
+    """Piti asks for HOSxP rights, as in the example conversation; returns Wilai's card buttons."""
+    asked = say(client, line, worker, PITI, "ขอสิทธิ์เข้า HOSxP หน่อยครับ เพิ่งย้ายมาห้องยา")
+    assert asked[0]["text"] == "ขอสิทธิ์ระบบ HOSxP XE นะคะ ต้องการแบบไหน"
+    whom = tap(client, line, worker, PITI, _quick(asked[0])["ปรับสิทธิ์"])
+    tap(client, line, worker, PITI, _quick(whom[0])["ตัวเอง"])
+    say(client, line, worker, PITI, "จ่ายยาผู้ป่วยนอก")
+    summary = say(client, line, worker, PITI, "ย้ายจากคลังยามาห้องจ่ายยา")[0]
+    assert "ปรับสิทธิ์" in summary["text"] and "จ่ายยาผู้ป่วยนอก" in summary["text"]
+    sent = tap(client, line, worker, PITI, _quick(summary)["ยืนยันส่งคำขอ"])
+    assert sent[0]["text"] == "ACC-2570-0001 ส่งให้ วิไล พิจารณาแล้วค่ะ"
+    card = line.messages_to(WILAI)[-1]
+    buttons = _footer(card)
+    assert set(buttons) == {"อนุมัติ", "ไม่อนุมัติ"}
+    return buttons
+
+
+def _state(db, number: str = "ACC-2570-0001") -> tuple[str, str]:
+    with db.transaction() as session:
+        request = session.scalar(select(AccountRequest).where(AccountRequest.number == number))
+        approval = session.get(Approval, request.approval_id)
+        return request.state, approval.state
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MORNING, tick=True):
+        yield
+
+
+def test_request_approval_execution_and_register(client, line, worker, db, clock):
+    buttons = _request(client, line, worker)
+    assert tap(client, line, worker, WILAI, buttons["อนุมัติ"])[0]["text"] == "อนุมัติ ACC-2570-0001 แล้วค่ะ"
+    assert line.messages_to(PITI)[-1]["text"].startswith("ACC-2570-0001 วิไล อนุมัติแล้ว")
+    task = line.messages_to(KANDA)[-1]  # S010 owns HOSXP in the organisation file
+    assert "ACC-2570-0001" in task["altText"]
+    done = tap(client, line, worker, KANDA, _footer(task)["ดำเนินการแล้ว"])
+    assert done[0]["text"] == "บันทึกว่า ACC-2570-0001 ดำเนินการแล้วค่ะ"
+    assert line.messages_to(PITI)[-1]["text"].startswith("ACC-2570-0001 ปรับสิทธิ์ ระบบ HOSxP XE เรียบร้อยแล้ว")
+    with db.transaction() as session:
+        entry = session.scalar(select(AccountEntry))
+        assert (entry.rights, entry.active, entry.source) == ("จ่ายยาผู้ป่วยนอก", True, "ACC-2570-0001")
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == "ACC-2570-0001")
+                                       .order_by(AuditEntry.id)))
+    assert actions == ["account.requested", "approval.requested", "approval.approved", "account.done"]
+    assert _state(db) == ("done", "approved")
+    again = tap(client, line, worker, KANDA, _footer(task)["ดำเนินการแล้ว"])[0]["text"]
+    assert again.startswith("บันทึก ACC-2570-0001 ไม่ได้")
+
+
+def test_reject_asks_for_a_reason_and_the_requester_gets_it(client, line, worker, db, clock):
+    buttons = _request(client, line, worker)
+    asked = tap(client, line, worker, WILAI, buttons["ไม่อนุมัติ"])
+    assert asked[0]["text"] == "โปรดระบุเหตุผลสั้น ๆ ที่ไม่อนุมัติ ACC-2570-0001"
+    assert _state(db) == ("awaiting_approval", "pending")  # nothing decided without a reason
+    say(client, line, worker, WILAI, "ยังไม่ได้รับคำสั่งย้ายอย่างเป็นทางการ")
+    assert line.messages_to(PITI)[-1]["text"] == (
+        "ACC-2570-0001 วิไล ไม่อนุมัติค่ะ เหตุผล: ยังไม่ได้รับคำสั่งย้ายอย่างเป็นทางการ")
+    assert _state(db) == ("rejected", "rejected")
+    stale = tap(client, line, worker, WILAI, buttons["อนุมัติ"])[0]["text"]
+    assert stale == "ACC-2570-0001 พิจารณาไปแล้วค่ะ (ไม่อนุมัติ โดย วิไล)"
+    assert _state(db) == ("rejected", "rejected")
+
+
+@pytest.mark.parametrize(
+    ("who", "answer"),
+    [
+        (PORNTIP, "ท่านไม่ใช่ผู้อนุมัติคำขอ ACC-2570-0001 ค่ะ"),  # another supervisor
+        (KANDA, "ท่านไม่ใช่ผู้อนุมัติคำขอ ACC-2570-0001 ค่ะ"),  # IT
+        (DIRECTOR, "ท่านไม่ใช่ผู้อนุมัติคำขอ ACC-2570-0001 ค่ะ"),  # the approver's boss, before escalation
+        (PITI, "ไม่สามารถอนุมัติคำขอของตนเองได้ค่ะ (ACC-2570-0001)"),  # the requester replaying the card
+        (UNKNOWN, texts.REGISTER_ASK),  # not registered
+    ],
+)
+def test_only_the_designated_approver_decides(client, line, worker, db, clock, who, answer):
+    buttons = _request(client, line, worker)
+    assert tap(client, line, worker, who, buttons["อนุมัติ"])[0]["text"] == answer
+    assert _state(db) == ("awaiting_approval", "pending")
+
+
+def test_an_acting_head_decides_only_inside_the_delegation_dates(client, line, worker, db):
+    with db.transaction() as session:
+        head, acting = staff_by_code(session, "S030"), staff_by_code(session, "S040")
+        approvals.delegate(session, head, acting, date(2026, 11, 20), date(2026, 11, 25), utcnow())
+    with time_machine.travel(MORNING, tick=True):  # inside: the acting head is the approver
+        asked = say(client, line, worker, PITI, "ขอสิทธิ์เข้า HOSxP หน่อยครับ")
+        whom = tap(client, line, worker, PITI, _quick(asked[0])["รีเซ็ตรหัสผ่าน"])
+        tap(client, line, worker, PITI, _quick(whom[0])["ตัวเอง"])
+        summary = say(client, line, worker, PITI, "ลืมรหัสผ่าน")[0]
+        sent = tap(client, line, worker, PITI, _quick(summary)["ยืนยันส่งคำขอ"])
+        assert sent[0]["text"] == "ACC-2570-0001 ส่งให้ สุดา พิจารณาแล้วค่ะ"
+        assert texts.ACC_PASSWORD_NOTE in [m["text"] for m in sent]
+    after = datetime(2026, 11, 26, 9, 0, tzinfo=BANGKOK)  # after the delegation: the head again
+    with time_machine.travel(after, tick=True), db.transaction() as session:
+        piti = staff_by_code(session, "S031")
+        assert approvals.approver_for(session, piti, utcnow()).code == "S030"
+
+
+def test_eight_taps_at_the_same_instant_make_one_decision_and_one_message(app, client, line, worker, db, clock):
+    buttons = _request(client, line, worker)
+    with db.transaction() as session:
+        before = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.to_id == PITI))
+    events = [line.make_event("postback", WILAI, data=buttons["อนุมัติ"]) for _ in range(8)]
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def press(event: dict) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with app.app_context(), db.transaction() as session:
+                dispatch(session, event, utcnow())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=press, args=(event,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with db.transaction() as session:
+        after = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.to_id == PITI))
+        decisions = session.scalar(select(func.count()).select_from(AuditEntry)
+                                   .where(AuditEntry.action == "approval.approved"))
+    assert (after - before, decisions) == (1, 1)
+    assert _state(db) == ("approved", "approved")
+
+
+def test_a_pending_approval_is_reminded_then_escalated(client, line, worker, db):
+    with time_machine.travel(MORNING, tick=False):
+        _request(client, line, worker)
+    for hours, reminded, escalated in ((23, 0, 0), (25, 1, 0), (26, 1, 0), (73, 1, 1), (80, 1, 1)):
+        with time_machine.travel(MORNING + timedelta(hours=hours), tick=False):
+            worker.approval_deadlines()
+            worker.relay_outbox()
+        reminders = [m for m in line.messages_to(WILAI) if m.get("text", "").startswith("⏰ ACC-2570-0001")]
+        escalations = [m for m in line.messages_to(DIRECTOR) if "ACC-2570-0001" in m.get("altText", "")]
+        assert (len(reminders), len(escalations)) == (reminded, escalated), hours
+    with time_machine.travel(MORNING + timedelta(hours=81), tick=False):
+        approved = tap(client, line, worker, DIRECTOR, _footer(escalations[0])["อนุมัติ"])
+    assert approved[0]["text"] == "อนุมัติ ACC-2570-0001 แล้วค่ะ"
+    with db.transaction() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == "ACC-2570-0001")))
+    assert {"approval.reminded", "approval.escalated", "approval.approved"} <= set(actions)
+
+
+def test_staff_of_another_group_cannot_be_named_but_hr_may_name_anyone(client, line, worker, db, clock):
+    asked = say(client, line, worker, PITI, "ขอสิทธิ์เข้า HOSxP หน่อยครับ")
+    whom = tap(client, line, worker, PITI, _quick(asked[0])["เปิดบัญชีใหม่"])
+    assert whom[0]["text"] == texts.ACC_ASK_WHOM
+    assert say(client, line, worker, PITI, "นางสาวมาลี ผู้ป่วยใน")[0]["text"] == texts.ACC_WHOM_OTHER_GROUP
+    say(client, line, worker, PITI, "ยกเลิก")
+    aruni = "Uc28418c70f8afddddfe1fca78a5d0ba0"  # S041, hr
+    asked = say(client, line, worker, aruni, "ขอเปิด user HOSxP ให้พนักงานใหม่")
+    whom = tap(client, line, worker, aruni, _quick(asked[0])["เปิดบัญชีใหม่"])
+    assert whom[0]["text"] == texts.ACC_ASK_WHOM
+    assert say(client, line, worker, aruni, "S021")[0]["text"] == texts.ACC_ASK_RIGHTS  # Malee, nursing
+
+
+def test_register_imports_from_csv_all_or_nothing(app, db, tmp_path):
+    good = tmp_path / "register.csv"
+    good.write_text("staff_code,system_code,rights\nS021,HOSXP,พยาบาล IPD\nS031,EDOC,ผู้ใช้ทั่วไป\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["accounts", "import", str(good)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("staff_code,system_code,rights\nS021,EMAIL,x\nS999,HOSXP,x\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["accounts", "import", str(bad)])
+    assert result.exit_code == 1 and "line 3" in result.output
+    with db.transaction() as session:
+        rows = {(e.staff_id, e.rights) for e in session.scalars(select(AccountEntry))}
+    assert len(rows) == 2  # the broken file changed nothing
