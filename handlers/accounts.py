@@ -71,7 +71,7 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
     return END
 
 
-def _find_staff(ctx: Context, words: str) -> Staff | None:
+def find_staff(ctx: Context, words: str) -> Staff | None:
     words = words.strip()
     people = list(ctx.session.scalars(select(Staff).where(Staff.active.is_(True))))
     exact = [p for p in people if words in (p.code, p.name, p.first_name)]
@@ -81,7 +81,7 @@ def _find_staff(ctx: Context, words: str) -> Staff | None:
 
 def _whom(ctx: Context, data: dict[str, Any], words: str) -> str:
     assert ctx.staff is not None
-    subject = _find_staff(ctx, words)
+    subject = find_staff(ctx, words)
     if subject is None:
         ctx.reply(text(texts.ACC_WHOM_UNKNOWN))
         return "whom"
@@ -117,7 +117,7 @@ def _typed(ctx: Context, data: dict[str, Any]) -> str:
 
 def _summary(ctx: Context, data: dict[str, Any]) -> str:
     system = ctx.session.scalar(select(System).where(System.code == data["system"]))
-    subject = _find_staff(ctx, data["whom"])
+    subject = find_staff(ctx, data["whom"])
     lines = [
         f"ระบบ: {system.name if system else data['system']}",
         f"รายการ: {ACTIONS[data['action']]}",
@@ -135,7 +135,7 @@ def _summary(ctx: Context, data: dict[str, Any]) -> str:
 def _submit(ctx: Context, data: dict[str, Any]) -> str:
     assert ctx.staff is not None
     system = ctx.session.scalar(select(System).where(System.code == data["system"]))
-    subject = _find_staff(ctx, data["whom"])
+    subject = find_staff(ctx, data["whom"])
     if system is None or subject is None:
         ctx.reply(text(texts.STALE_BUTTON))
         return END
@@ -226,7 +226,7 @@ def decide(ctx: Context, approval_id: int, approve: bool, reason: str) -> None:
         if requester.line_user_id:
             ctx.push(requester.line_user_id, text(texts.ACC_APPROVED_REQUESTER.format(
                 number=request.number, approver=ctx.staff.first_name, system=request.system.name)))
-        _task_to_owner(ctx, request)
+        task_to_owner(ctx, request)
     else:
         ctx.reply(text(texts.APV_REJECTED.format(number=request.number)))
         if requester.line_user_id:
@@ -249,7 +249,7 @@ def _refuse(ctx: Context, result: approvals.DecisionResult) -> None:
         ctx.reply(text(texts.STALE_BUTTON))
 
 
-def _task_to_owner(ctx: Context, request: AccountRequest) -> None:
+def task_to_owner(ctx: Context, request: AccountRequest) -> None:
     lines = [f"สำหรับ: {request.subject.name}", f"ระบบ: {request.system.name} · {request.action_name}"]
     if request.rights:
         lines.append(f"สิทธิ์: {request.rights}")
@@ -277,6 +277,11 @@ def on_done(ctx: Context) -> None:
         ctx.reply(text(texts.ACC_DONE_REFUSED.format(number=number, state=state or "-")))
         return
     ctx.reply(text(texts.ACC_DONE_OWNER.format(number=number)))
+    case = accounts.close_case_if_done(ctx.session, request.case_id, ctx.now)
+    if case is not None and case.reported_by.line_user_id:
+        ctx.push(case.reported_by.line_user_id, text(texts.LEAVER_ALL_DONE.format(name=case.staff.name,
+                                                                                  kind=case.kind_name)))
+        return  # HR reported it: HR hears the end, the leaver is not messaged
     if request.requester.line_user_id:
         note = f"\n{texts.ACC_PASSWORD_NOTE}" if request.action in ("new", "reset") else ""
         ctx.push(request.requester.line_user_id, text(texts.ACC_DONE_REQUESTER.format(

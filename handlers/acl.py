@@ -9,6 +9,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "group.bind_it": frozenset({"admin"}),
     "ticket.work": frozenset({"it"}),  # accept, resolve
     "ticket.view_all": frozenset({"it", "admin"}),
+    "account.report_leaver": frozenset({"hr", "admin"}),
 }
 
 

@@ -1,5 +1,6 @@
 """Pending approvals: reminded once after a while, then escalated to the approver's own
-supervisor (who may decide instead), each step once and in the audit log."""
+supervisor (who may decide instead), each step once and in the audit log. Leaver tasks still open
+are reminded to their owners every week."""
 
 from __future__ import annotations
 
@@ -27,4 +28,11 @@ def run(session: Session, now: datetime, settings: Settings) -> int:
         elif kind == "escalate" and approval.escalated_to and approval.escalated_to.line_user_id:
             title = texts.APV_ESCALATED.format(number=approval.number, approver=approval.approver.first_name)
             ctx.push(approval.escalated_to.line_user_id, accounts.approval_card(request, approval, title=title))
-    return len(due)
+    cases = account_requests.cases_to_remind(session, now)
+    for case in cases:  # leavers and movers: each owner whose task is still open, weekly
+        for task in account_requests.open_tasks(session, case):
+            owner = task.system.owner
+            if owner is not None and owner.line_user_id:
+                ctx.push(owner.line_user_id, text(texts.LEAVER_REMINDER.format(
+                    number=task.number, system=task.system.name, name=case.staff.name, kind=case.kind_name)))
+    return len(due) + len(cases)

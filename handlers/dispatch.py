@@ -14,6 +14,7 @@ from handlers import (
     incidents,
     intents,
     it_work,
+    leavers,
     menu,
     registration,
     sop,
@@ -125,6 +126,9 @@ def _converse(ctx: Context) -> None:
 
 def free_text(ctx: Context, words: str) -> None:
     """Outside any dialog: a request starts its service; anything else is taken as an SOP question."""
+    if leavers.is_report(words):
+        leavers.start(ctx)
+        return
     service = intents.requested_service(words)
     if service is not None:
         menu.choose(ctx, service)
@@ -154,6 +158,7 @@ CONVERSATIONS.add(it_work.RESOLUTION_DIALOG)
 CONVERSATIONS.add(incidents.RATING_COMMENT_DIALOG)
 CONVERSATIONS.add(accounts.ACCOUNT_DIALOG)
 CONVERSATIONS.add(accounts.APPROVAL_REASON_DIALOG)
+CONVERSATIONS.add(leavers.LEAVER_DIALOG)
 menu.replace_start("ask", sop.start)
 menu.replace_start("report", incidents.start)
 menu.replace_start("track", tracking.start)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, select, update
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import audit
@@ -44,6 +44,7 @@ class AccountRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("leaver_case.id"), nullable=True)  # HR-reported
 
     requester: Mapped[Staff] = relationship(foreign_keys=[requester_id])
     subject: Mapped[Staff] = relationship(foreign_keys=[subject_id])
@@ -70,6 +71,33 @@ class AccountEntry(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(40), default="")  # the request number, or "csv"
+
+
+LEAVER_KINDS: dict[str, str] = {"transfer": "โอนย้ายหน่วยงาน", "move": "ย้ายกลุ่มงาน", "resign": "ลาออก",
+                                "retire": "เกษียณอายุราชการ"}
+
+
+class LeaverCase(Base):
+    """A transfer, move, resignation or retirement reported by HR: one task per system account,
+    reminded weekly until all are done (intranet SOP 004 §6.4)."""
+
+    __tablename__ = "leaver_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    effective_on: Mapped[date] = mapped_column(Date)
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    staff: Mapped[Staff] = relationship(foreign_keys=[staff_id])
+    reported_by: Mapped[Staff] = relationship(foreign_keys=[reported_by_id])
+
+    @property
+    def kind_name(self) -> str:
+        return LEAVER_KINDS.get(self.kind, self.kind)
 
 
 @dataclass(frozen=True)
@@ -168,3 +196,61 @@ def import_register_csv(session: Session, text: str, now: datetime) -> int:
         written += 1
     audit.record(session, now, "account.register_imported", rows=written)
     return written
+
+
+# Leavers and movers ---------------------------------------------------------------------------------
+
+
+def report_leaver(session: Session, hr: Staff, staff: Staff, kind: str, effective_on: date, now: datetime
+                  ) -> tuple[LeaverCase, list[AccountRequest]]:
+    """One revoke (leaving) or change (moving) task per system the person has an account on,
+    already approved: HR's report is the authority, as the SOP has it."""
+    if kind not in LEAVER_KINDS:
+        raise ValueError(f"unknown leaver kind {kind!r}")
+    case = LeaverCase(staff_id=staff.id, kind=kind, effective_on=effective_on, reported_by_id=hr.id, created_at=now)
+    session.add(case)
+    session.flush()
+    action = "change" if kind == "move" else "revoke"
+    tasks = []
+    for entry in accounts_of(session, staff):
+        request = AccountRequest(
+            number=next_number(session, "ACC", now), requester_id=hr.id, subject_id=staff.id,
+            system_id=entry.system_id, action=action, reason=f"{LEAVER_KINDS[kind]} {effective_on.isoformat()}",
+            state=APPROVED, created_at=now, case_id=case.id,
+        )
+        session.add(request)
+        tasks.append(request)
+    session.flush()
+    if not tasks:
+        case.closed_at = now
+    audit.record(session, now, "account.leaver_reported", subject=staff.code, actor_id=hr.id, kind=kind,
+                 tasks=[t.number for t in tasks])
+    return case, tasks
+
+
+def open_tasks(session: Session, case: LeaverCase) -> list[AccountRequest]:
+    return list(session.scalars(select(AccountRequest).where(AccountRequest.case_id == case.id,
+                                                             AccountRequest.state != DONE)))
+
+
+def close_case_if_done(session: Session, case_id: int | None, now: datetime) -> LeaverCase | None:
+    """The case, if its last task was just done (closed once)."""
+    if case_id is None:
+        return None
+    case = session.get(LeaverCase, case_id)
+    if case is None or case.closed_at is not None or open_tasks(session, case):
+        return None
+    changed = session.execute(update(LeaverCase).where(LeaverCase.id == case.id, LeaverCase.closed_at.is_(None))
+                              .values(closed_at=now)).rowcount
+    session.refresh(case)
+    return case if changed else None
+
+
+def cases_to_remind(session: Session, now: datetime, every: timedelta = timedelta(days=7)) -> list[LeaverCase]:
+    """Open cases whose last reminder (or report) is a week old; marked reminded now."""
+    due = []
+    for case in session.scalars(select(LeaverCase).where(LeaverCase.closed_at.is_(None)).order_by(LeaverCase.id)):
+        if (case.reminded_at or case.created_at) + every <= now:
+            case.reminded_at = now
+            due.append(case)
+    return due

@@ -208,3 +208,50 @@ def test_register_imports_from_csv_all_or_nothing(app, db, tmp_path):
     with db.transaction() as session:
         rows = {(e.staff_id, e.rights) for e in session.scalars(select(AccountEntry))}
     assert len(rows) == 2  # the broken file changed nothing
+
+
+ARUNI = "Uc28418c70f8afddddfe1fca78a5d0ba0"  # S041, hr
+THANA = "U518701e6fbbc3e88d29983006674e487"  # S011, it: owns EDOC, EMAIL, AD and WIFI
+
+
+def test_a_leaver_across_three_systems_is_tracked_to_completion(app, client, line, worker, db):
+    from models.accounts import import_register_csv
+
+    with db.transaction() as session:
+        import_register_csv(session, "staff_code,system_code,rights\nS031,HOSXP,จ่ายยา\nS031,EDOC,ผู้ใช้\n"
+                                     "S031,EMAIL,ผู้ใช้\nS021,HOSXP,พยาบาล\n", utcnow())
+    with time_machine.travel(MORNING, tick=False):
+        assert say(client, line, worker, PITI, "แจ้งลาออก ปิติ")[0]["text"] == texts.LEAVER_HR_ONLY
+        assert say(client, line, worker, ARUNI, "แจ้งบุคลากรลาออกค่ะ")[0]["text"] == texts.LEAVER_ASK_WHOM
+        kinds = say(client, line, worker, ARUNI, "นายปิติ จ่ายยา")[0]
+        date_prompt = tap(client, line, worker, ARUNI, _quick(kinds)["ลาออก"])[0]
+        assert date_prompt["text"] == texts.LEAVER_ASK_DATE
+        summary = say(client, line, worker, ARUNI, "30/11/2569")[0]
+        assert "30 พ.ย. 2569" in summary["text"] and "3 ระบบ" in summary["text"]
+        opened = tap(client, line, worker, ARUNI, _quick(summary)["ยืนยัน"])[0]["text"]
+        assert opened.startswith("รับแจ้งแล้วค่ะ สร้างงาน 3 รายการ")
+    tasks = {m["altText"].split()[0]: _footer(m)["ดำเนินการแล้ว"]
+             for who in (KANDA, THANA) for m in line.messages_to(who) if "งานบัญชีผู้ใช้" in m.get("altText", "")}
+    assert len(tasks) == 3
+
+    first = sorted(tasks)[0]
+    with time_machine.travel(MORNING + timedelta(days=1), tick=False):
+        owner = KANDA if any(first in m.get("altText", "") for m in line.messages_to(KANDA)) else THANA
+        tap(client, line, worker, owner, tasks[first])
+    for days, reminders in ((6, 0), (7, 2), (8, 2), (14, 4)):  # weekly, for the two tasks still open
+        with time_machine.travel(MORNING + timedelta(days=days), tick=False):
+            worker.approval_deadlines()
+            worker.relay_outbox()
+        sent = [m for who in (KANDA, THANA) for m in line.messages_to(who) if m.get("text", "").startswith("⏰ ACC-")]
+        assert len(sent) == reminders, days
+    with time_machine.travel(MORNING + timedelta(days=15), tick=False):
+        for number in sorted(tasks)[1:]:
+            owner = KANDA if any(number in m.get("altText", "") for m in line.messages_to(KANDA)) else THANA
+            tap(client, line, worker, owner, tasks[number])
+    assert line.messages_to(ARUNI)[-1]["text"] == "บัญชีของ นายปิติ จ่ายยา (ลาออก) ดำเนินการครบทุกระบบแล้วค่ะ"
+    with db.transaction() as session:
+        piti = staff_by_code(session, "S031")
+        active = session.scalar(select(func.count()).select_from(AccountEntry)
+                                .where(AccountEntry.staff_id == piti.id, AccountEntry.active.is_(True)))
+        others = session.scalar(select(func.count()).select_from(AccountEntry).where(AccountEntry.staff_id != piti.id))
+    assert (active, others) == (0, 1)

@@ -58,6 +58,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delegation")),
     )
     op.create_table(
+        "leaver_case",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("effective_on", sa.Date(), nullable=False),
+        sa.Column("reported_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("reminded_at", UTCDateTime(), nullable=True),
+        sa.Column("closed_at", UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["reported_by_id"], ["staff.id"], name=op.f("fk_leaver_case_reported_by_id_staff")),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_leaver_case_staff_id_staff")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_leaver_case")),
+    )
+    op.create_table(
         "account_entry",
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("system_id", sa.Integer(), nullable=False),
@@ -88,7 +102,9 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("done_at", UTCDateTime(), nullable=True),
         sa.Column("done_by_id", sa.Integer(), nullable=True),
+        sa.Column("case_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["approval_id"], ["approval.id"], name=op.f("fk_account_request_approval_id_approval")),
+        sa.ForeignKeyConstraint(["case_id"], ["leaver_case.id"], name=op.f("fk_account_request_case_id_leaver_case")),
         sa.ForeignKeyConstraint(["done_by_id"], ["staff.id"], name=op.f("fk_account_request_done_by_id_staff")),
         sa.ForeignKeyConstraint(["requester_id"], ["staff.id"], name=op.f("fk_account_request_requester_id_staff")),
         sa.ForeignKeyConstraint(["subject_id"], ["staff.id"], name=op.f("fk_account_request_subject_id_staff")),
@@ -101,6 +117,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("account_request")
     op.drop_table("account_entry")
+    op.drop_table("leaver_case")
     op.drop_table("delegation")
     with op.batch_alter_table("approval", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_approval_number"))
