@@ -112,6 +112,16 @@ def accounts_import(path: Path) -> None:
     click.echo(f"{count} accounts in the register")
 
 
+@accounts_cli.command("review-csv")
+@click.argument("year", type=int)
+def accounts_review_csv(year: int) -> None:
+    """Print the yearly account review of YEAR (Buddhist Era, e.g. 2570) as CSV."""
+    from models.reviews import to_csv
+
+    with get_db().transaction() as session:
+        click.echo(to_csv(session, year), nl=False)
+
+
 @richmenu_cli.command("deploy")
 def richmenu_deploy() -> None:
     """Create the rich menu on LINE, upload its image and make it the default."""

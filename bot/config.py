@@ -52,6 +52,9 @@ class Config:
         # own supervisor after that many.
         self.APPROVAL_REMIND_HOURS = float(env.get("APPROVAL_REMIND_HOURS", "24"))
         self.APPROVAL_ESCALATE_HOURS = float(env.get("APPROVAL_ESCALATE_HOURS", "72"))
+        # The yearly account review (SOP 000 §6.6) starts on this month-day and is due this many days later.
+        self.ACCOUNT_REVIEW_DATE = env.get("ACCOUNT_REVIEW_DATE", "10-01")
+        self.ACCOUNT_REVIEW_DAYS = int(env.get("ACCOUNT_REVIEW_DAYS", "30"))
         self.IT_DIGEST_TIMES = tuple(t.strip() for t in env.get("IT_DIGEST_TIMES", "").split(",") if t.strip())
 
     def check(self) -> None:

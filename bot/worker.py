@@ -22,7 +22,7 @@ from bot.inbox_processor import process_once
 from bot.line_api import LineApi
 from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
-from handlers import approval_reminders, sop, ticket_schedule
+from handlers import approval_reminders, reviews, sop, ticket_schedule
 from handlers.context import Settings
 from models.base import utcnow
 from models.tickets import ServiceLevel
@@ -43,6 +43,8 @@ def handler_settings(app: Flask) -> Settings:
         it_digest_times=tuple(cfg["IT_DIGEST_TIMES"]),
         approval_remind_after=timedelta(hours=cfg["APPROVAL_REMIND_HOURS"]),
         approval_escalate_after=timedelta(hours=cfg["APPROVAL_ESCALATE_HOURS"]),
+        account_review_date=cfg["ACCOUNT_REVIEW_DATE"],
+        account_review_days=timedelta(days=cfg["ACCOUNT_REVIEW_DAYS"]),
     )
 
 
@@ -72,8 +74,10 @@ class Worker:
             return ticket_schedule.run(session, utcnow(), handler_settings(self.app))
 
     def approval_deadlines(self) -> int:
+        """Approval reminders and escalations, leaver tasks, the yearly account review."""
         with self.app.app_context(), get_db().transaction() as session:
-            return approval_reminders.run(session, utcnow(), handler_settings(self.app))
+            settings = handler_settings(self.app)
+            return approval_reminders.run(session, utcnow(), settings) + reviews.run(session, utcnow(), settings)
 
     def fetch_photos(self) -> int:
         with self.app.app_context():

@@ -30,6 +30,8 @@ class Settings:
     it_digest_times: tuple[str, ...] = ()
     approval_remind_after: timedelta = timedelta(hours=24)
     approval_escalate_after: timedelta = timedelta(hours=72)
+    account_review_date: str = "10-01"  # month-day the yearly account review starts (Bangkok)
+    account_review_days: timedelta = timedelta(days=30)  # then overdue: escalated
 
 
 @dataclass

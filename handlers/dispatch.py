@@ -17,6 +17,7 @@ from handlers import (
     leavers,
     menu,
     registration,
+    reviews,
     sop,
     texts,
     ticket_cards,
@@ -174,6 +175,7 @@ POSTBACKS.register(ticket_cards.REOPEN, incidents.on_reopen)
 POSTBACKS.register(ticket_cards.RATE, incidents.on_rate)
 POSTBACKS.register(accounts.DECIDE, accounts.on_decide)
 POSTBACKS.register(accounts.DONE, accounts.on_done)
+POSTBACKS.register(reviews.DECIDE, reviews.on_decide)
 
 EVENTS.register("message", on_message)
 EVENTS.register("postback", on_postback)

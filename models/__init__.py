@@ -11,6 +11,7 @@ from models import (
     org,
     outbox,
     registration,
+    reviews,
     sop_answers,
     tickets,
 )
@@ -18,5 +19,5 @@ from models.base import Base, utcnow
 
 __all__ = [
     "Base", "accounts", "approvals", "audit", "dialogs", "groups", "inbox", "numbering", "org", "outbox",
-    "registration", "sop_answers", "tickets", "utcnow",
+    "registration", "reviews", "sop_answers", "tickets", "utcnow",
 ]

@@ -255,3 +255,52 @@ def test_a_leaver_across_three_systems_is_tracked_to_completion(app, client, lin
                                 .where(AccountEntry.staff_id == piti.id, AccountEntry.active.is_(True)))
         others = session.scalar(select(func.count()).select_from(AccountEntry).where(AccountEntry.staff_id != piti.id))
     assert (active, others) == (0, 1)
+
+
+def test_the_yearly_review_campaign_through_to_its_csv(app, client, line, worker, db):
+    from models.accounts import import_register_csv
+
+    with db.transaction() as session:
+        import_register_csv(session, "staff_code,system_code,rights\nS031,HOSXP,จ่ายยา\nS031,EDOC,ผู้ใช้\n"
+                                     "S021,HOSXP,พยาบาล IPD\n", utcnow())
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=BANGKOK)
+    with time_machine.travel(start - timedelta(days=1), tick=False):
+        worker.approval_deadlines()
+    assert line.messages_to(WILAI) == []  # not before its date
+    with time_machine.travel(start, tick=False):
+        worker.approval_deadlines()
+        worker.approval_deadlines()  # once a year, not once a run
+        worker.relay_outbox()
+    intro, cards = line.messages_to(WILAI)
+    assert intro["text"].startswith("ทบทวนบัญชีและสิทธิ์ผู้ใช้งานประจำปี 2569") and "2 รายการ" in intro["text"]
+    bubbles = cards["contents"]["contents"]
+    assert [b["body"]["contents"][1]["text"] for b in bubbles] == ["ระบบ: HOSxP XE", "ระบบ: ระบบงานสารบรรณอิเล็กทรอนิกส์"]
+    buttons = [{c["action"]["label"]: c["action"]["data"] for c in b["footer"]["contents"]} for b in bubbles]
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        assert tap(client, line, worker, PORNTIP, buttons[0]["คงไว้"])[0]["text"] == texts.REVIEW_REFUSED
+        kept = tap(client, line, worker, WILAI, buttons[0]["คงไว้"])[0]["text"]
+        assert kept == "บันทึกแล้ว: นายปิติ จ่ายยา · HOSxP XE: คงไว้"
+        tap(client, line, worker, WILAI, buttons[1]["ยกเลิก"])
+        assert tap(client, line, worker, WILAI, buttons[1]["คงไว้"])[0]["text"] == texts.REVIEW_REFUSED
+    assert any("ACC-2570-0001" in m.get("altText", "") for m in line.messages_to(THANA))  # EDOC's owner
+
+    for days, porntip_reminders, director_cards in ((6, 0, 0), (7, 1, 0), (14, 2, 0), (30, 2, 1), (37, 2, 2)):
+        with time_machine.travel(start + timedelta(days=days, minutes=1), tick=False):
+            worker.approval_deadlines()
+            worker.relay_outbox()
+        reminders = [m for m in line.messages_to(PORNTIP) if m.get("text", "").startswith("⏰ ทบทวนบัญชี")]
+        escalated = [m for m in line.messages_to(DIRECTOR) if m.get("text", "").startswith("⏰ ทบทวนบัญชี")]
+        assert (len(reminders), len(escalated)) == (porntip_reminders, director_cards), days
+    director_card = line.messages_to(DIRECTOR)[-1]["contents"]["contents"][0]
+    keep = {c["action"]["label"]: c["action"]["data"] for c in director_card["footer"]["contents"]}["คงไว้"]
+    with time_machine.travel(start + timedelta(days=38), tick=False):
+        tap(client, line, worker, DIRECTOR, keep)
+
+    result = app.test_cli_runner().invoke(args=["accounts", "review-csv", "2569"])
+    rows = [line.split(",") for line in result.output.strip().splitlines()]
+    assert rows[0][:3] == ["ปี", "รหัสเจ้าหน้าที่", "ชื่อ"] and len(rows) == 4
+    by_account = {(r[1], r[3]): r for r in rows[1:]}
+    assert by_account[("S031", "HOSxP XE")][6:8] == ["คงไว้", "นางวิไล เภสัชกร"]
+    assert by_account[("S031", "ระบบงานสารบรรณอิเล็กทรอนิกส์")][9] == "ACC-2570-0001"
+    assert by_account[("S021", "HOSxP XE")][6:8] == ["คงไว้", "นายแพทย์สมชาย ตัวอย่าง"]  # decided on escalation
+    assert "1 ต.ค. 2569" in by_account[("S031", "HOSxP XE")][8]
