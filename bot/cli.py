@@ -21,6 +21,7 @@ staff_cli = AppGroup("staff", help="Staff accounts.")
 richmenu_cli = AppGroup("richmenu", help="The LINE rich menu.")
 kb_cli = AppGroup("kb", help="The SOP knowledge base.")
 accounts_cli = AppGroup("accounts", help="The account register.")
+web_cli = AppGroup("web", help="Website publication requests.")
 
 
 @db_cli.command("upgrade")
@@ -122,6 +123,31 @@ def accounts_review_csv(year: int) -> None:
         click.echo(to_csv(session, year), nl=False)
 
 
+@web_cli.command("form")
+@click.argument("number")
+def web_form(number: str) -> None:
+    """Print the announcement's request form of NUMBER (WEB-2570-0001) as HTML for A4 printing."""
+    from bot.web_form import render_form
+    from models.web_requests import by_number
+
+    with get_db().transaction() as session:
+        request = by_number(session, number.strip())
+        if request is None:
+            click.echo(f"ไม่พบคำขอ / no request {number}", err=True)
+            sys.exit(1)
+        click.echo(render_form(session, request))
+
+
+@web_cli.command("list")
+@click.argument("fiscal_year", type=int)
+def web_list(fiscal_year: int) -> None:
+    """Print every website request of FISCAL_YEAR (Buddhist Era, e.g. 2570) with its outcome, as CSV."""
+    from models.web_requests import yearly_csv
+
+    with get_db().transaction() as session:
+        click.echo(yearly_csv(session, fiscal_year), nl=False)
+
+
 @richmenu_cli.command("deploy")
 def richmenu_deploy() -> None:
     """Create the rich menu on LINE, upload its image and make it the default."""
@@ -181,5 +207,5 @@ def kb_check() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli):
+    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli, web_cli):
         app.cli.add_command(group)

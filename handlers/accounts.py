@@ -216,6 +216,12 @@ def decide(ctx: Context, approval_id: int, approve: bool, reason: str) -> None:
         _refuse(ctx, result)
         return
     approval = result.approval
+    if approval.number.startswith("WEB-"):
+        from handlers import website
+
+        ctx.reply(text((texts.APV_APPROVED if approve else texts.APV_REJECTED).format(number=approval.number)))
+        website.on_decided(ctx, approval, approve)
+        return
     request = accounts.by_number(ctx.session, approval.number)
     if request is None:
         return

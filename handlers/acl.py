@@ -10,6 +10,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "ticket.work": frozenset({"it"}),  # accept, resolve
     "ticket.view_all": frozenset({"it", "admin"}),
     "account.report_leaver": frozenset({"hr", "admin"}),
+    "web.publish": frozenset({"webmaster"}),
 }
 
 

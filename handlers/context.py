@@ -45,6 +45,7 @@ class Context:
     # When LINE handed us the event: the reply token's clock starts there, not at processing.
     received_at: datetime | None = None
     _replies: list[Message] = field(default_factory=list)
+    _pushes: list[tuple[str, list[Message]]] = field(default_factory=list)
 
     @property
     def source(self) -> dict[str, Any]:
@@ -112,10 +113,17 @@ class Context:
         self._replies.extend(messages)
 
     def push(self, to: str, *messages: Message) -> None:
-        """Tell someone else (costs quota): written to the outbox now, sent by the relay."""
-        outbox.enqueue(self.session, to, list(messages), self.now, inbox_event_id=self.inbox_event_id)
+        """Tell someone else (costs quota): written to the outbox with the replies, after them, so the
+        person who acted reads the answer to what they did before anything else."""
+        self._pushes.append((to, list(messages)))
 
     def flush(self) -> None:
+        self._flush_replies()
+        for to, messages in self._pushes:
+            outbox.enqueue(self.session, to, messages, self.now, inbox_event_id=self.inbox_event_id)
+        self._pushes = []
+
+    def _flush_replies(self) -> None:
         if not self._replies or not self.chat_id:
             return
         token = self.event.get("replyToken")

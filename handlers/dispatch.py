@@ -22,6 +22,7 @@ from handlers import (
     texts,
     ticket_cards,
     tracking,
+    website,
 )
 from handlers.context import Context, Settings
 from handlers.conversation import Conversations
@@ -109,7 +110,7 @@ def _converse(ctx: Context) -> None:
     if side_action is not None:
         side_action(ctx)
         return
-    if pb is None and it_work.command(ctx):
+    if pb is None and (it_work.command(ctx) or website.verbal_command(ctx)):
         return
     if CONVERSATIONS.handle(ctx):
         return
@@ -160,10 +161,13 @@ CONVERSATIONS.add(incidents.RATING_COMMENT_DIALOG)
 CONVERSATIONS.add(accounts.ACCOUNT_DIALOG)
 CONVERSATIONS.add(accounts.APPROVAL_REASON_DIALOG)
 CONVERSATIONS.add(leavers.LEAVER_DIALOG)
+CONVERSATIONS.add(website.WEB_DIALOG)
+CONVERSATIONS.add(website.WEB_URL_DIALOG)
 menu.replace_start("ask", sop.start)
 menu.replace_start("report", incidents.start)
 menu.replace_start("track", tracking.start)
 menu.replace_start("account", accounts.start)
+menu.replace_start("website", website.start)
 POSTBACKS.register(sop.FEEDBACK_ACTION, sop.on_feedback)
 POSTBACKS.register(ticket_cards.ACCEPT, it_work.on_accept_postback)
 POSTBACKS.register(ticket_cards.RESOLVE, it_work.on_resolve_postback)
@@ -176,6 +180,8 @@ POSTBACKS.register(ticket_cards.RATE, incidents.on_rate)
 POSTBACKS.register(accounts.DECIDE, accounts.on_decide)
 POSTBACKS.register(accounts.DONE, accounts.on_done)
 POSTBACKS.register(reviews.DECIDE, reviews.on_decide)
+POSTBACKS.register(website.TAKE, website.on_take)
+POSTBACKS.register(website.DOWN, website.on_take_down)
 
 EVENTS.register("message", on_message)
 EVENTS.register("postback", on_postback)

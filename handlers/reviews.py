@@ -65,6 +65,7 @@ def run(session: Session, now: datetime, settings: Settings) -> int:
             ctx.push(boss.line_user_id, text(texts.REVIEW_ESCALATED.format(year=campaign_row.year, count=len(items))),
                      *item_cards(items, campaign_row.year))
             sent += 1
+    ctx.flush()
     return sent
 
 

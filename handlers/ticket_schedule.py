@@ -51,6 +51,7 @@ def run(session: Session, now: datetime, settings: Settings) -> int:
         if ticket.reporter.line_user_id:
             ctx.push(ticket.reporter.line_user_id, text(texts.INC_AUTO_CLOSED.format(
                 number=ticket.number, days=settings.auto_close_working_days)))
+    ctx.flush()
     return len(found) + len(closed) + sent_digest
 
 

@@ -14,10 +14,11 @@ from models import (
     reviews,
     sop_answers,
     tickets,
+    web_requests,
 )
 from models.base import Base, utcnow
 
 __all__ = [
     "Base", "accounts", "approvals", "audit", "dialogs", "groups", "inbox", "numbering", "org", "outbox",
-    "registration", "reviews", "sop_answers", "tickets", "utcnow",
+    "registration", "reviews", "sop_answers", "tickets", "utcnow", "web_requests",
 ]

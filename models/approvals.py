@@ -87,6 +87,16 @@ def approver_for(session: Session, requester: Staff, now: datetime) -> Staff | N
     return supervisor
 
 
+def group_head_for(session: Session, requester: Staff, now: datetime) -> Staff | None:
+    """For website requests (announcement §2.2.1): the head of the requester's work group, or the
+    acting head on this date; for the head themself, their own supervisor."""
+    head = requester.work_group.head if requester.work_group else None
+    if head is None or head.id == requester.id:
+        return approver_for(session, requester, now)
+    acting = acting_for(session, head, now.astimezone(BANGKOK).date())
+    return acting if acting is not None and acting.active and acting.id != requester.id else head
+
+
 def delegate(session: Session, head: Staff, acting: Staff, starts_on: date, ends_on: date, now: datetime,
              actor_id: int | None = None) -> Delegation:
     if ends_on < starts_on:
@@ -148,6 +158,25 @@ def decide(session: Session, approval_id: int, staff: Staff, approve: bool, reas
         return DecisionResult(Decision.ALREADY_DECIDED, row)
     audit.record(session, now, "approval.approved" if approve else "approval.rejected", subject=row.number,
                  actor_id=staff.id, reason=row.reason)
+    return DecisionResult(Decision.DONE, row)
+
+
+def record_verbal(session: Session, approval_id: int, recorder: Staff, head: Staff, now: datetime
+                  ) -> DecisionResult:
+    """Urgent requests: the head approved by word of mouth (§2.2.1); a webmaster records it in the
+    head's name. Only while pending, once."""
+    row = session.get(Approval, approval_id)
+    if row is None:
+        return DecisionResult(Decision.NOT_FOUND)
+    changed = session.execute(
+        update(Approval).where(Approval.id == row.id, Approval.state == PENDING)
+        .values(state=APPROVED, decided_at=now, decided_by_id=head.id,
+                reason=f"อนุมัติด้วยวาจา บันทึกโดย {recorder.name}")
+    ).rowcount
+    session.refresh(row)
+    if not changed:
+        return DecisionResult(Decision.ALREADY_DECIDED, row)
+    audit.record(session, now, "approval.verbal", subject=row.number, actor_id=recorder.id, head=head.code)
     return DecisionResult(Decision.DONE, row)
 
 

@@ -114,8 +114,13 @@ def test_menu_lists_what_the_bot_does_within_line_limits(client, line, worker):
     assert len(items) <= 13 and all(len(label) <= 20 for label in labels)
 
 
-def test_menu_item_not_yet_available_says_so(client, line, worker):
-    answer = tap(client, line, worker, MALEE, "a=menu&i=website")
+def test_menu_item_not_yet_available_says_so(client, line, worker, monkeypatch):
+    import handlers.menu
+
+    items: Registry = Registry("menu item")
+    items.register("future", handlers.menu.MenuItem("future", "บริการใหม่", "บริการใหม่"))
+    monkeypatch.setattr(handlers.menu, "ITEMS", items)
+    answer = tap(client, line, worker, MALEE, "a=menu&i=future")
     assert "ยังไม่เปิดใช้" in answer[0]["text"]
 
 
