@@ -1,12 +1,14 @@
-"""Fetches the photos attached to tickets from LINE's content API (LINE keeps them only for a
-while), within a size limit. A photo that cannot be had leaves the ticket as it is and the reporter
-is told."""
+"""Fetches the photos attached to tickets and the files attached to website requests from LINE's
+content API (LINE keeps them only for a while), within a size limit. Content that cannot be had
+leaves the request as it is and its sender is told."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from bot.database import Database
 from bot.line_api import LineApi, Outcome
@@ -15,6 +17,7 @@ from handlers.messages import text
 from models import outbox, tickets
 from models.base import utcnow
 from models.tickets import Ticket, TicketPhoto
+from models.web_requests import WebRequest
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ def fetch_once(db: Database, line: LineApi, now: Callable[[], datetime] = utcnow
                 continue
             if content.result.outcome is Outcome.SENT:
                 kept = tickets.store_photo(photo, content.data, content.content_type)
-                reason = texts.PHOTO_TOO_LARGE.format(mb=tickets.PHOTO_MAX_BYTES // (1024 * 1024))
+                reason = texts.PHOTO_TOO_LARGE.format(mb=tickets.max_bytes(photo) // (1024 * 1024))
             else:
                 kept = False
                 permanent = content.result.outcome is Outcome.REJECTED
@@ -43,9 +46,21 @@ def fetch_once(db: Database, line: LineApi, now: Callable[[], datetime] = utcnow
                 reason = texts.PHOTO_UNAVAILABLE
             settled += 1
             if not kept:
-                log.warning("ticket photo %d not kept: %s", photo.id, photo.error)
-                ticket = session.get(Ticket, photo.ticket_id)
-                if ticket is not None and photo.kind == "report" and ticket.reporter.line_user_id:
-                    message = texts.PHOTO_NOT_KEPT.format(number=ticket.number, reason=reason)
-                    outbox.enqueue(session, ticket.reporter.line_user_id, [text(message)], now())
+                log.warning("content %d not kept: %s", photo.id, photo.error)
+                _tell_owner(session, photo, reason, now())
     return settled
+
+
+def _tell_owner(session: Session, photo: TicketPhoto, reason: str, now: datetime) -> None:
+    """The person who sent it hears that it could not be kept (their request stays as it is)."""
+    if photo.ticket_id is not None and photo.kind == "report":
+        ticket = session.get(Ticket, photo.ticket_id)
+        person, number = (ticket.reporter, ticket.number) if ticket else (None, "")
+    elif photo.web_request_id is not None:
+        request = session.get(WebRequest, photo.web_request_id)
+        person, number = (request.requester, request.number) if request else (None, "")
+    else:
+        return
+    if person is not None and person.line_user_id:
+        message = texts.PHOTO_NOT_KEPT.format(number=number, reason=reason)
+        outbox.enqueue(session, person.line_user_id, [text(message)], now)

@@ -153,9 +153,13 @@ class TicketPhoto(Base):
     __tablename__ = "ticket_photo"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True,
+                                                  nullable=True)
+    # The same store keeps files and images attached to website requests (see models.web_requests).
+    web_request_id: Mapped[int | None] = mapped_column(ForeignKey("web_request.id", ondelete="CASCADE"),
+                                                       index=True, nullable=True)
     message_id: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16), default="report")  # report | resolution
+    kind: Mapped[str] = mapped_column(String(16), default="report")  # report | resolution | web
     status: Mapped[str] = mapped_column(String(16), default=PHOTO_PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     content_type: Mapped[str] = mapped_column(String(64), default="")
@@ -471,11 +475,18 @@ def pending_photos(session: Session, limit: int = 10) -> list[TicketPhoto]:
                                 .order_by(TicketPhoto.id).limit(limit)))
 
 
+WEB_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def max_bytes(photo: TicketPhoto) -> int:
+    return WEB_ATTACHMENT_MAX_BYTES if photo.kind == "web" else PHOTO_MAX_BYTES
+
+
 def store_photo(photo: TicketPhoto, data: bytes, content_type: str) -> bool:
     """Keep the photo if it is within the size limit; False (and failed) when it is too large."""
     photo.attempts += 1
     photo.size = len(data)
-    if len(data) > PHOTO_MAX_BYTES:
+    if len(data) > max_bytes(photo):
         photo.status, photo.error = PHOTO_FAILED, f"too large ({len(data)} bytes)"
         return False
     photo.status, photo.data, photo.content_type, photo.error = PHOTO_STORED, data, content_type[:64], ""

@@ -111,6 +111,10 @@ def create(session: Session, requester: Staff, fields: dict, now: datetime) -> W
     )
     session.add(row)
     session.flush()
+    from models.tickets import TicketPhoto  # the shared store of content fetched from LINE
+
+    for message_id in row.attachments:
+        session.add(TicketPhoto(web_request_id=row.id, message_id=message_id[:32], kind="web", created_at=now))
     audit.record(session, now, "web.requested", subject=row.number, actor_id=requester.id)
     return row
 

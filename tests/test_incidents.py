@@ -327,7 +327,7 @@ def test_an_oversized_or_missing_photo_keeps_the_ticket_and_tells_the_reporter(c
     worker.relay_outbox()
     assert _photos(db)[0][0] == "failed"
     told = line.messages_to(MALEE)[-1]["text"]
-    assert told.startswith("INC-2570-0001: รูปที่แนบมาหนึ่งรูปบันทึกไม่ได้")
+    assert told.startswith("INC-2570-0001: รูปหรือไฟล์ที่แนบมาหนึ่งรายการบันทึกไม่ได้")
     assert ("ใหญ่เกิน 5 MB" in told) == (content is not None)
     assert _ticket(db).state == "new"
 

@@ -205,3 +205,28 @@ def test_admins_are_warned_when_fewer_than_two_webmasters_are_registered(app, li
     warnings = [m for m in line.messages_to(DIRECTOR) if "webmaster" in m.get("text", "")]
     assert len(warnings) == 1 and "1 คน" in warnings[0]["text"]
     assert decode("a=x").action == "x"
+
+
+def test_attached_files_are_fetched_from_line_and_kept_with_the_request(client, line, worker, db, clock):
+    from models.tickets import TicketPhoto
+
+    line.add_content("500000000000000001", b"%PDF-1.4 " + b"0" * 3000, "application/pdf")
+    tap(client, line, worker, MALEE, "a=menu&i=website")
+    say(client, line, worker, MALEE, "คู่มือการขอใช้บริการคลินิกโรคเรื้อรัง")
+    for message_id in ("500000000000000001", "500000000000000002"):  # the second is gone from LINE
+        post_events(client, line, [line.make_event("image", MALEE, message_id=message_id)])
+        worker.tick()
+    assert line.messages_to(MALEE)[-1]["text"] == texts.WEB_GOT_FILE.format(count=2)
+    link = tap(client, line, worker, MALEE, _quick(line.messages_to(MALEE)[-1])["เสร็จ"])
+    tap(client, line, worker, MALEE, _quick(link[0])["ไม่มี"])
+    say(client, line, worker, MALEE, "กลุ่มงานการพยาบาล")
+    days = tap(client, line, worker, MALEE, _quick(line.messages_to(MALEE)[-1])["คู่มือสำหรับประชาชน"])
+    notes = tap(client, line, worker, MALEE, _quick(days[0])["ไม่กำหนด"])
+    summary = tap(client, line, worker, MALEE, _quick(notes[0])["ไม่มี"])[0]
+    tap(client, line, worker, MALEE, _quick(summary)["ยืนยันส่งคำขอ"])
+    worker.fetch_photos()
+    worker.relay_outbox()
+    with db.transaction() as session:
+        kept = sorted((p.kind, p.status, p.size) for p in session.scalars(select(TicketPhoto)))
+    assert kept == [("web", "failed", 0), ("web", "stored", 3009)]
+    assert line.messages_to(MALEE)[-1]["text"].startswith("WEB-2570-0001: รูปหรือไฟล์ที่แนบมาหนึ่งรายการบันทึกไม่ได้")

@@ -57,5 +57,21 @@ def upgrade() -> None:
     )
 
 
+    # Files attached to website requests are fetched into the same store as ticket photos.
+    with op.batch_alter_table("ticket_photo", schema=None) as batch_op:
+        batch_op.alter_column("ticket_id", existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column("web_request_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_ticket_photo_web_request_id"), ["web_request_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_ticket_photo_web_request_id_web_request"), "web_request", ["web_request_id"], ["id"],
+            ondelete="CASCADE",
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("ticket_photo", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_ticket_photo_web_request_id_web_request"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_ticket_photo_web_request_id"))
+        batch_op.drop_column("web_request_id")
+        batch_op.alter_column("ticket_id", existing_type=sa.Integer(), nullable=False)
     op.drop_table("web_request")
