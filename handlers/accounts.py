@@ -64,7 +64,8 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
         return _whom(ctx, data, value)
     if field == "confirm" and value == "yes":
         return _submit(ctx, data)
-    if field == "confirm":
+    if field == "confirm":  # start over: nothing of the old answers is kept
+        data.clear()
         start(ctx)
         return "system"
     ctx.reply(text(texts.STALE_BUTTON))

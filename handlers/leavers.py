@@ -90,6 +90,7 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
         return _summary(ctx, data)
     if field == "confirm" and value == "yes":
         return _submit(ctx, data)
+    data.clear()  # start over: nothing of the old answers is kept
     start(ctx)
     return "whom"
 

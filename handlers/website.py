@@ -132,9 +132,9 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
         data["notes"] = ""
     elif field == "confirm" and value == "yes":
         return _submit(ctx, data)
-    elif field == "confirm":
-        start(ctx)
-        return "title"
+    elif field == "confirm":  # start over: nothing of the old answers is kept
+        data.clear()
+        data["attachments"] = []
     return _next(ctx, data)
 
 

@@ -58,6 +58,11 @@ def chat_of(event: dict[str, Any]) -> tuple[str, str]:
     return source_type, str(chat)[:64]
 
 
+def _plausible_timestamp(value: object) -> bool:
+    """Milliseconds since 1970 that fit the column (a forged 2**63 would otherwise break the insert)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
+
+
 def store_events(session: Session, events: list[dict[str, Any]], now: datetime) -> int:
     """Insert events once each (a redelivery or a repeated POST is a no-op). Returns rows added."""
     added = 0
@@ -72,7 +77,7 @@ def store_events(session: Session, events: list[dict[str, Any]], now: datetime) 
             "mode": str(event.get("mode") or "active")[:16],
             "source_type": source_type[:16],
             "chat_id": chat_id,
-            "event_ts": timestamp if isinstance(timestamp, int) and not isinstance(timestamp, bool) else 0,
+            "event_ts": timestamp if _plausible_timestamp(timestamp) else 0,
             "is_redelivery": bool(delivery.get("isRedelivery")),
             "payload": event,
             "received_at": now,

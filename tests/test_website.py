@@ -230,3 +230,18 @@ def test_attached_files_are_fetched_from_line_and_kept_with_the_request(client, 
         kept = sorted((p.kind, p.status, p.size) for p in session.scalars(select(TicketPhoto)))
     assert kept == [("web", "failed", 0), ("web", "stored", 3009)]
     assert line.messages_to(MALEE)[-1]["text"].startswith("WEB-2570-0001: รูปหรือไฟล์ที่แนบมาหนึ่งรายการบันทึกไม่ได้")
+
+
+def test_starting_over_from_the_summary_forgets_the_old_answers(client, line, worker, db, clock):
+    tap(client, line, worker, MALEE, "a=menu&i=website")
+    say(client, line, worker, MALEE, "ประชาสัมพันธ์ฉีดวัคซีนไข้หวัดใหญ่ ปี 2569")
+    details = say(client, line, worker, MALEE, "เปิดบริการฉีดวัคซีนไข้หวัดใหญ่ฟรีสำหรับกลุ่มเสี่ยง ทุกวันพุธ")
+    link = tap(client, line, worker, MALEE, _quick(details[0])["เสร็จ"])
+    tap(client, line, worker, MALEE, _quick(link[0])["ไม่มี"])
+    say(client, line, worker, MALEE, "กลุ่มงานการพยาบาล")
+    days = tap(client, line, worker, MALEE, _quick(line.messages_to(MALEE)[-1])["องค์ความรู้"])
+    notes = tap(client, line, worker, MALEE, _quick(days[0])["90 วัน"])
+    summary = tap(client, line, worker, MALEE, _quick(notes[0])["ไม่มี"])[0]
+    again = tap(client, line, worker, MALEE, _quick(summary)["เริ่มใหม่"])
+    assert again[0]["text"] == texts.WEB_ASK_TITLE
+    assert say(client, line, worker, MALEE, "หัวข้อใหม่ทั้งหมดของคำขอนี้")[0]["text"] == texts.WEB_ASK_DETAILS
