@@ -22,6 +22,7 @@ richmenu_cli = AppGroup("richmenu", help="The LINE rich menu.")
 kb_cli = AppGroup("kb", help="The SOP knowledge base.")
 accounts_cli = AppGroup("accounts", help="The account register.")
 web_cli = AppGroup("web", help="Website publication requests.")
+privacy_cli = AppGroup("privacy", help="Personal data (PDPA): export, erase, purge.")
 
 
 @db_cli.command("upgrade")
@@ -148,6 +149,52 @@ def web_list(fiscal_year: int) -> None:
         click.echo(yearly_csv(session, fiscal_year), nl=False)
 
 
+@privacy_cli.command("export")
+@click.argument("staff_code")
+def privacy_export(staff_code: str) -> None:
+    """Print, as JSON, everything kept about one staff member (a data-subject access request)."""
+    from models.org import staff_by_code
+    from models.privacy import export
+
+    with get_db().transaction() as session:
+        staff = staff_by_code(session, staff_code.strip())
+        if staff is None:
+            click.echo(f"ไม่พบเจ้าหน้าที่ / unknown staff {staff_code}", err=True)
+            sys.exit(1)
+        click.echo(json.dumps(export(session, staff), ensure_ascii=False, indent=2))
+
+
+@privacy_cli.command("erase")
+@click.argument("staff_code")
+@click.option("--yes", is_flag=True, help="confirm: this cannot be undone")
+def privacy_erase(staff_code: str, yes: bool) -> None:
+    """Erase one staff member's personal data (request numbers and times stay for the KPI figures)."""
+    from models.org import staff_by_code
+    from models.privacy import erase
+
+    if not yes:
+        click.echo("ลบแล้วกู้คืนไม่ได้ เพิ่ม --yes เพื่อยืนยัน / this cannot be undone: add --yes", err=True)
+        sys.exit(2)
+    with get_db().transaction() as session:
+        staff = staff_by_code(session, staff_code.strip())
+        if staff is None:
+            click.echo(f"ไม่พบเจ้าหน้าที่ / unknown staff {staff_code}", err=True)
+            sys.exit(1)
+        erase(session, staff, utcnow())
+    click.echo(f"{staff_code}: personal data erased")
+
+
+@privacy_cli.command("purge")
+def privacy_purge() -> None:
+    """Apply the retention settings now (the worker also does it every hour)."""
+    from bot.worker import retention
+    from models.privacy import purge
+
+    with get_db().transaction() as session:
+        counts = purge(session, utcnow(), retention(current_app))
+    click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
 @richmenu_cli.command("deploy")
 def richmenu_deploy() -> None:
     """Create the rich menu on LINE, upload its image and make it the default."""
@@ -207,5 +254,5 @@ def kb_check() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli, web_cli):
+    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli, web_cli, privacy_cli):
         app.cli.add_command(group)

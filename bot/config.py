@@ -38,6 +38,11 @@ class Config:
         self.WORKER_POLL_SECONDS = float(env.get("WORKER_POLL_SECONDS", "0.25"))
         self.DIALOG_TIMEOUT_MINUTES = int(env.get("DIALOG_TIMEOUT_MINUTES", "30"))
         self.PRIVACY_RETENTION_DAYS = int(env.get("PRIVACY_RETENTION_DAYS", "365"))
+        # Per kind of personal data (PDPA); the privacy notice quotes the longest, PRIVACY_RETENTION_DAYS.
+        self.RETENTION_TICKET_DAYS = int(env.get("RETENTION_TICKET_DAYS", str(self.PRIVACY_RETENTION_DAYS)))
+        self.RETENTION_CONVERSATION_DAYS = int(env.get("RETENTION_CONVERSATION_DAYS", "90"))
+        self.RETENTION_INBOX_DAYS = int(env.get("RETENTION_INBOX_DAYS", "30"))
+        self.RETENTION_OUTBOX_DAYS = int(env.get("RETENTION_OUTBOX_DAYS", "30"))
         # Minutes to accept / to resolve per priority, and how long a resolved ticket waits for the
         # reporter's answer before it closes by itself.
         self.SLA_TARGETS = env.get("SLA_TARGETS", "critical=15/240,high=30/480,normal=240/4320")

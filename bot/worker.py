@@ -24,6 +24,7 @@ from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
 from handlers import approval_reminders, reviews, sop, ticket_schedule
 from handlers.context import Settings
+from models import privacy
 from models.base import utcnow
 from models.tickets import ServiceLevel
 
@@ -45,6 +46,16 @@ def handler_settings(app: Flask) -> Settings:
         approval_escalate_after=timedelta(hours=cfg["APPROVAL_ESCALATE_HOURS"]),
         account_review_date=cfg["ACCOUNT_REVIEW_DATE"],
         account_review_days=timedelta(days=cfg["ACCOUNT_REVIEW_DAYS"]),
+    )
+
+
+def retention(app: Flask) -> privacy.Retention:
+    cfg = app.config
+    return privacy.Retention(
+        tickets=timedelta(days=cfg["RETENTION_TICKET_DAYS"]),
+        conversations=timedelta(days=cfg["RETENTION_CONVERSATION_DAYS"]),
+        inbox=timedelta(days=cfg["RETENTION_INBOX_DAYS"]),
+        outbox=timedelta(days=cfg["RETENTION_OUTBOX_DAYS"]),
     )
 
 
@@ -79,6 +90,11 @@ class Worker:
             settings = handler_settings(self.app)
             return approval_reminders.run(session, utcnow(), settings) + reviews.run(session, utcnow(), settings)
 
+    def purge_personal_data(self) -> dict[str, int]:
+        """Retention (PDPA): content past its configured time is removed; traffic metadata stays 90 days."""
+        with self.app.app_context(), get_db().transaction() as session:
+            return privacy.purge(session, utcnow(), retention(self.app))
+
     def fetch_photos(self) -> int:
         with self.app.app_context():
             return photos.fetch_once(get_db(), self.line)
@@ -98,6 +114,8 @@ class Worker:
         for job in (self.ticket_deadlines, self.approval_deadlines):
             scheduler.add_job(job, "interval", seconds=60, id=job.__name__, max_instances=1, coalesce=True,
                               misfire_grace_time=None)
+        scheduler.add_job(self.purge_personal_data, "interval", hours=1, id="purge_personal_data", max_instances=1,
+                          coalesce=True, misfire_grace_time=None)
 
 
 def start_background(app: Flask) -> tuple[BackgroundScheduler, WorkerLock]:

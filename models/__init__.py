@@ -10,6 +10,7 @@ from models import (
     numbering,
     org,
     outbox,
+    privacy,
     registration,
     reviews,
     sop_answers,
@@ -20,5 +21,5 @@ from models.base import Base, utcnow
 
 __all__ = [
     "Base", "accounts", "approvals", "audit", "dialogs", "groups", "inbox", "numbering", "org", "outbox",
-    "registration", "reviews", "sop_answers", "tickets", "utcnow", "web_requests",
+    "privacy", "registration", "reviews", "sop_answers", "tickets", "utcnow", "web_requests",
 ]

@@ -58,6 +58,12 @@ def chat_of(event: dict[str, Any]) -> tuple[str, str]:
     return source_type, str(chat)[:64]
 
 
+def _without_nul(event: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL text cannot hold NUL; LINE never sends one, a forged body might."""
+    dumped = json.dumps(event, ensure_ascii=False)
+    return json.loads(dumped.replace("\\u0000", "")) if "\\u0000" in dumped else event
+
+
 def _plausible_timestamp(value: object) -> bool:
     """Milliseconds since 1970 that fit the column (a forged 2**63 would otherwise break the insert)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
@@ -68,6 +74,7 @@ def store_events(session: Session, events: list[dict[str, Any]], now: datetime) 
     added = 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for event in events:
+        event = _without_nul(event)
         source_type, chat_id = chat_of(event)
         timestamp = event.get("timestamp")
         delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}

@@ -4,6 +4,7 @@ the app, the fake LINE platform, and a worker that runs one tick at a time."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,24 @@ MALEE = "U531af49b0dccf1bfeb9c3b46d1d4f42e"  # S021, staff
 KANDA = "Uc1228799e3f80e9005ab7f04af628b10"  # S010, it + admin
 DIRECTOR = "U798df8d1c24a97ced3d593b243e34e2e"  # S001, admin
 IT_GROUP = "Cd6bf1887c21e694656297a89590734c2"
+
+
+class _Everything(logging.Handler):
+    """Keeps every log record of the run, for tests/test_zz_logs.py to scan for personal data."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+EVERYTHING_LOGGED = _Everything()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logging.getLogger().addHandler(EVERYTHING_LOGGED)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
