@@ -63,7 +63,7 @@ def _next(ctx: Context, data: dict[str, Any]) -> str:
     if missing:  # §2.2: complete, with its source named; ask again for what is missing
         ctx.reply(text(texts.WEB_MISSING.format(fields=", ".join(missing))))
         for field, name in (("title", "ชื่อเรื่อง"), ("details", "รายละเอียดหรือไฟล์แนบ"),
-                            ("source", "ที่มาหรือเจ้าของข้อมูล")):
+                            ("source", "ที่มาหรือเจ้าของข้อมูล"), ("category", "หมวดบนเว็บไซต์")):
             if name in missing:
                 data.pop(field, None)
         return _next(ctx, data)
