@@ -99,10 +99,7 @@ def _whom(ctx: Context, data: dict[str, Any], words: str) -> str:
 
 
 def _typed(ctx: Context, data: dict[str, Any]) -> str:
-    from handlers.dispatch import CONVERSATIONS
-
-    row = CONVERSATIONS.active(ctx)
-    state, words = (row.state if row else ""), (ctx.text or "")
+    state, words = ctx.dialog_state or "", ctx.text or ""
     if state == "whom":
         return _whom(ctx, data, words)
     if state == "rights":

@@ -44,6 +44,7 @@ class Context:
     inbox_event_id: int | None = None
     # When LINE handed us the event: the reply token's clock starts there, not at processing.
     received_at: datetime | None = None
+    dialog_state: str | None = None  # the state of the dialog handling this event, if any
     _replies: list[Message] = field(default_factory=list)
     _pushes: list[tuple[str, list[Message]]] = field(default_factory=list)
 

@@ -76,6 +76,7 @@ class Conversations:
                     (dialog.on_timeout or _say_expired)(ctx, copy.deepcopy(row.data))
                 return self._enter(ctx)
             data = copy.deepcopy(row.data)
+            ctx.dialog_state = row.state  # callbacks shared by several states read which one it is
             for route in dialog.states.get(row.state, []) + dialog.fallbacks:
                 if route.matches(ctx):
                     self._advance(ctx, dialog, row.state, route.callback(ctx, data), data)

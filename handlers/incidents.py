@@ -149,11 +149,7 @@ def _record_kb(ctx: Context, data: dict[str, Any], solved: bool) -> None:
 
 def _typed(ctx: Context, data: dict[str, Any]) -> str:
     """Text typed while a step waits: it answers that step."""
-    from handlers.dispatch import CONVERSATIONS
-
-    row = CONVERSATIONS.active(ctx)
-    state = row.state if row else ""
-    words = ctx.text or ""
+    state, words = ctx.dialog_state or "", ctx.text or ""
     if state == "what":
         data["what"] = words
     elif state == "category":

@@ -53,10 +53,7 @@ def start(ctx: Context) -> None:
 
 
 def _typed(ctx: Context, data: dict[str, Any]) -> str:
-    from handlers.dispatch import CONVERSATIONS
-
-    row = CONVERSATIONS.active(ctx)
-    state, words = (row.state if row else ""), (ctx.text or "")
+    state, words = ctx.dialog_state or "", ctx.text or ""
     if state == "whom":
         person = find_staff(ctx, words)
         if person is None:

@@ -78,10 +78,7 @@ def _next(ctx: Context, data: dict[str, Any]) -> str:
 
 
 def _typed(ctx: Context, data: dict[str, Any]) -> str:
-    from handlers.dispatch import CONVERSATIONS
-
-    row = CONVERSATIONS.active(ctx)
-    state, words = (row.state if row else ""), (ctx.text or "").strip()
+    state, words = ctx.dialog_state or "", (ctx.text or "").strip()
     if state == "title":
         data["title"] = words
     elif state == "details":
