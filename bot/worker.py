@@ -22,7 +22,7 @@ from bot.inbox_processor import process_once
 from bot.line_api import LineApi
 from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
-from handlers import approval_reminders, reviews, sop, ticket_schedule
+from handlers import approval_reminders, reviews, sop, ticket_schedule, website
 from handlers.context import Settings
 from models import privacy
 from models.base import utcnow
@@ -85,10 +85,10 @@ class Worker:
             return ticket_schedule.run(session, utcnow(), handler_settings(self.app))
 
     def approval_deadlines(self) -> int:
-        """Approval reminders and escalations, leaver tasks, the yearly account review."""
+        """Approval reminders and escalations, leaver tasks, the yearly account review, expired website items."""
         with self.app.app_context(), get_db().transaction() as session:
-            settings = handler_settings(self.app)
-            return approval_reminders.run(session, utcnow(), settings) + reviews.run(session, utcnow(), settings)
+            settings, now = handler_settings(self.app), utcnow()
+            return sum(job.run(session, now, settings) for job in (approval_reminders, reviews, website))
 
     def purge_personal_data(self) -> dict[str, int]:
         """Retention (PDPA): content past its configured time is removed; traffic metadata stays 90 days."""

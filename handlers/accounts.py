@@ -6,20 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from handlers import acl, texts
+from handlers import acl, approval_flow, texts
 from handlers.context import Context
 from handlers.conversation import END, Dialog, Route, any_text, postback_is
 from handlers.messages import Message, bubble, postback_action, text
 from models import accounts, approvals, groups
 from models.accounts import ACTIONS, AccountRequest, NewAccountRequest
-from models.approvals import Approval, Decision
+from models.approvals import Approval
 from models.org import Staff, System, staff_with_role
 
 DIALOG = "account"
-REASON_DIALOG = "approval_reason"
 PICK = "acc"  # a choice inside the dialog
-DECIDE = "apv"  # approver's buttons: i=approval id, d=1 approve / 0 reject
 DONE = "acc_done"  # the owner's button: n=request number
 
 
@@ -169,88 +168,34 @@ def approval_card(request: AccountRequest, approval: Approval, title: str = "") 
     if request.rights:
         lines.append(f"สิทธิ์: {request.rights}")
     lines.append(f"เหตุผล: {request.reason or '-'}")
-    buttons = [postback_action("อนุมัติ", DECIDE, display=f"อนุมัติ {request.number}", i=approval.id, d=1),
-               postback_action("ไม่อนุมัติ", DECIDE, display=f"ไม่อนุมัติ {request.number}", i=approval.id, d=0)]
+    buttons = approval_flow.decision_buttons(request.number, approval.id)
     heading = title or f"{request.number} ขออนุมัติ"
     return bubble(f"{request.number} ขออนุมัติ: {request.system.name}", heading, lines, buttons)
 
 
-# Decisions -----------------------------------------------------------------------------------------
+# After the decision ------------------------------------------------------------------------------
 
 
-def on_decide(ctx: Context) -> None:
-    pb = ctx.postback
-    if pb is None or ctx.staff is None:
-        return
-    try:
-        approval_id = int(pb.params.get("i", ""))
-    except ValueError:
-        ctx.reply(text(texts.STALE_BUTTON))
-        return
-    if pb.params.get("d") == "1":
-        decide(ctx, approval_id, approve=True, reason="")
-        return
-    # Rejecting needs a reason: check first that this person may decide, then ask for it.
-    approval = ctx.session.get(Approval, approval_id)
-    result = approvals.decide(ctx.session, approval_id, ctx.staff, False, "", ctx.now)
-    if result.decision is not Decision.REASON_REQUIRED or approval is None:
-        _refuse(ctx, result)
-        return
-    from handlers.dispatch import CONVERSATIONS
-
-    ctx.reply(text(texts.APV_ASK_REASON.format(number=approval.number)))
-    CONVERSATIONS.start(ctx, REASON_DIALOG, "reason", {"approval": approval_id})
-
-
-def _reason_given(ctx: Context, data: dict[str, Any]) -> str:
-    decide(ctx, int(data["approval"]), approve=False, reason=ctx.text or "")
-    return END
-
-
-def decide(ctx: Context, approval_id: int, approve: bool, reason: str) -> None:
+def _decided(ctx: Context, approval: Approval, approve: bool) -> None:
     assert ctx.staff is not None
-    result = approvals.decide(ctx.session, approval_id, ctx.staff, approve, reason, ctx.now)
-    if result.decision is not Decision.DONE or result.approval is None:
-        _refuse(ctx, result)
-        return
-    approval = result.approval
-    if approval.number.startswith("WEB-"):
-        from handlers import website
-
-        ctx.reply(text((texts.APV_APPROVED if approve else texts.APV_REJECTED).format(number=approval.number)))
-        website.on_decided(ctx, approval, approve)
-        return
     request = accounts.by_number(ctx.session, approval.number)
     if request is None:
         return
     accounts.settle_decision(ctx.session, request, approve)
     requester = request.requester
     if approve:
-        ctx.reply(text(texts.APV_APPROVED.format(number=request.number)))
         if requester.line_user_id:
             ctx.push(requester.line_user_id, text(texts.ACC_APPROVED_REQUESTER.format(
                 number=request.number, approver=ctx.staff.first_name, system=request.system.name)))
         task_to_owner(ctx, request)
-    else:
-        ctx.reply(text(texts.APV_REJECTED.format(number=request.number)))
-        if requester.line_user_id:
-            ctx.push(requester.line_user_id, text(texts.ACC_REJECTED_REQUESTER.format(
-                number=request.number, approver=ctx.staff.first_name, reason=approval.reason)))
+    elif requester.line_user_id:
+        ctx.push(requester.line_user_id, text(texts.ACC_REJECTED_REQUESTER.format(
+            number=request.number, approver=ctx.staff.first_name, reason=approval.reason)))
 
 
-def _refuse(ctx: Context, result: approvals.DecisionResult) -> None:
-    approval = result.approval
-    number = approval.number if approval else ""
-    if result.decision is Decision.ALREADY_DECIDED and approval is not None:
-        verdict = "อนุมัติ" if approval.state == approvals.APPROVED else "ไม่อนุมัติ"
-        who = approval.decided_by.first_name if approval.decided_by else "-"
-        ctx.reply(text(texts.APV_ALREADY.format(number=number, verdict=verdict, name=who)))
-    elif result.decision is Decision.OWN_REQUEST:
-        ctx.reply(text(texts.APV_OWN.format(number=number)))
-    elif result.decision is Decision.NOT_APPROVER:
-        ctx.reply(text(texts.APV_NOT_YOURS.format(number=number)))
-    else:
-        ctx.reply(text(texts.STALE_BUTTON))
+def _card(session: Session, approval: Approval, title: str) -> Message | None:
+    request = accounts.by_number(session, approval.number)
+    return approval_card(request, approval, title) if request else None
 
 
 def task_to_owner(ctx: Context, request: AccountRequest) -> None:
@@ -299,9 +244,4 @@ ACCOUNT_DIALOG = Dialog(
             for state in ("system", "action", "whom", "rights", "reason", "confirm")},
     on_unexpected=lambda ctx, data, state: ctx.reply(text(texts.ACC_USE_BUTTONS)),
 )
-APPROVAL_REASON_DIALOG = Dialog(
-    name=REASON_DIALOG,
-    entry_points=[],
-    states={"reason": [Route(any_text(), _reason_given)]},
-    on_unexpected=lambda ctx, data, state: ctx.reply(text(texts.APV_REASON_TEXT)),
-)
+approval_flow.KINDS.register("ACC", approval_flow.ApprovalKind(card=_card, decided=_decided))

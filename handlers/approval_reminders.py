@@ -8,25 +8,25 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from handlers import accounts, texts, website
+from handlers import approval_flow, texts
 from handlers.context import Context, Settings
-from handlers.messages import Message, text
+from handlers.messages import text
 from models import accounts as account_requests
-from models import approvals, web_requests
+from models import approvals
 
 
 def run(session: Session, now: datetime, settings: Settings) -> int:
-    ctx = Context(session=session, event={}, now=now, staff=None, settings=settings)
+    ctx = Context.for_job(session, now, settings)
     due = approvals.due_reminders(session, now, settings.approval_remind_after, settings.approval_escalate_after)
     for approval, kind in due:
         if kind == "remind" and approval.approver.line_user_id:
-            card = _card(session, approval)
+            card = approval_flow.card_for(session, approval)
             if card is not None:
                 ctx.push(approval.approver.line_user_id, text(texts.APV_REMINDER.format(number=approval.number)),
                          card)
         elif kind == "escalate" and approval.escalated_to and approval.escalated_to.line_user_id:
             title = texts.APV_ESCALATED.format(number=approval.number, approver=approval.approver.first_name)
-            card = _card(session, approval, title)
+            card = approval_flow.card_for(session, approval, title)
             if card is not None:
                 ctx.push(approval.escalated_to.line_user_id, card)
     cases = account_requests.cases_to_remind(session, now)
@@ -36,15 +36,6 @@ def run(session: Session, now: datetime, settings: Settings) -> int:
             if owner is not None and owner.line_user_id:
                 ctx.push(owner.line_user_id, text(texts.LEAVER_REMINDER.format(
                     number=task.number, system=task.system.name, name=case.staff.name, kind=case.kind_name)))
-    website.run_expiries(ctx)
     ctx.flush()
     return len(due) + len(cases)
 
-
-def _card(session: Session, approval: approvals.Approval, title: str = "") -> Message | None:
-    """The approval card of whichever kind of request the approval belongs to."""
-    if approval.number.startswith("WEB-"):
-        web = web_requests.by_number(session, approval.number)
-        return website.approval_card(web, approval, title) if web else None
-    request = account_requests.by_number(session, approval.number)
-    return accounts.approval_card(request, approval, title) if request else None

@@ -48,6 +48,11 @@ class Context:
     _replies: list[Message] = field(default_factory=list)
     _pushes: list[tuple[str, list[Message]]] = field(default_factory=list)
 
+    @classmethod
+    def for_job(cls, session: Session, now: datetime, settings: Settings) -> Context:
+        """For the worker's scheduled jobs: no event, nobody acting; they only push (then flush)."""
+        return cls(session=session, event={}, now=now, staff=None, settings=settings)
+
     @property
     def source(self) -> dict[str, Any]:
         src = self.event.get("source")

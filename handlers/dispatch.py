@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers import (
     accounts,
+    approval_flow,
     groups,
     incidents,
     intents,
@@ -159,7 +160,7 @@ CONVERSATIONS.add(incidents.INCIDENT_DIALOG)
 CONVERSATIONS.add(it_work.RESOLUTION_DIALOG)
 CONVERSATIONS.add(incidents.RATING_COMMENT_DIALOG)
 CONVERSATIONS.add(accounts.ACCOUNT_DIALOG)
-CONVERSATIONS.add(accounts.APPROVAL_REASON_DIALOG)
+CONVERSATIONS.add(approval_flow.APPROVAL_REASON_DIALOG)
 CONVERSATIONS.add(leavers.LEAVER_DIALOG)
 CONVERSATIONS.add(website.WEB_DIALOG)
 CONVERSATIONS.add(website.WEB_URL_DIALOG)
@@ -177,7 +178,7 @@ POSTBACKS.register(ticket_cards.WAIT, it_work.on_wait_postback)
 POSTBACKS.register(ticket_cards.CONFIRM, incidents.on_confirm)
 POSTBACKS.register(ticket_cards.REOPEN, incidents.on_reopen)
 POSTBACKS.register(ticket_cards.RATE, incidents.on_rate)
-POSTBACKS.register(accounts.DECIDE, accounts.on_decide)
+POSTBACKS.register(approval_flow.DECIDE, approval_flow.on_decide)
 POSTBACKS.register(accounts.DONE, accounts.on_done)
 POSTBACKS.register(reviews.DECIDE, reviews.on_decide)
 POSTBACKS.register(website.TAKE, website.on_take)

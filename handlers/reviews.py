@@ -35,7 +35,7 @@ def item_cards(items: list[ReviewItem], year: int) -> list[Message]:
 
 def run(session: Session, now: datetime, settings: Settings) -> int:
     """Start this year's campaign when its date has come; remind and escalate what waits."""
-    ctx = Context(session=session, event={}, now=now, staff=None, settings=settings)
+    ctx = Context.for_job(session, now, settings)
     sent = 0
     year = reviews.campaign_due(now, settings.account_review_date)
     campaign = reviews.start_campaign(session, year, now, settings.account_review_days) if year else None

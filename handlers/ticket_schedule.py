@@ -34,7 +34,7 @@ def it_head(session: Session) -> Staff | None:
 
 
 def run(session: Session, now: datetime, settings: Settings) -> int:
-    ctx = Context(session=session, event={}, now=now, staff=None, settings=settings)
+    ctx = Context.for_job(session, now, settings)
     head = it_head(session)
     found = tickets.breaches(session, now, settings.service_level)
     for ticket, kind in found:

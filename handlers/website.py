@@ -5,10 +5,13 @@ publishes and posts the URL back, and takes the item down when its time is over.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
-from handlers import acl, texts
-from handlers.context import Context
+from sqlalchemy.orm import Session
+
+from handlers import acl, approval_flow, texts
+from handlers.context import Context, Settings
 from handlers.conversation import END, Dialog, Route, any_text, message_type_is, postback_is
 from handlers.messages import Message, bubble, postback_action, text
 from models import approvals, web_requests
@@ -152,16 +155,18 @@ def _submit(ctx: Context, data: dict[str, Any]) -> str:
 
 
 def approval_card(request: WebRequest, approval: Approval, title: str = "") -> Message:
-    from handlers.accounts import DECIDE
-
     lines = [f"ผู้ขอ: {request.requester.name}", f"หัวข้อ: {request.title}", f"หมวด: {request.category_name}",
              f"รายละเอียด: {request.details[:300] or '-'}", f"ที่มา: {request.source}"]
     if request.link:
         lines.append(f"Link: {request.link}")
-    buttons = [postback_action("อนุมัติ", DECIDE, display=f"อนุมัติ {request.number}", i=approval.id, d=1),
-               postback_action("ไม่อนุมัติ", DECIDE, display=f"ไม่อนุมัติ {request.number}", i=approval.id, d=0)]
+    buttons = approval_flow.decision_buttons(request.number, approval.id)
     return bubble(f"{request.number} ขออนุมัติเผยแพร่เว็บไซต์", title or f"{request.number} ขอเผยแพร่บนเว็บไซต์",
                   lines, buttons)
+
+
+def _card(session: Session, approval: Approval, title: str) -> Message | None:
+    request = web_requests.by_number(session, approval.number)
+    return approval_card(request, approval, title) if request else None
 
 
 def on_decided(ctx: Context, approval: Approval, approve: bool) -> None:
@@ -273,10 +278,13 @@ def verbal_command(ctx: Context) -> bool:
     return True
 
 
-def run_expiries(ctx: Context) -> int:
-    """Items whose end date has come: their webmaster (or every webmaster) is asked to take them down;
-    and the admins are warned while fewer than two webmasters are registered (§3.1)."""
-    for request in web_requests.expired(ctx.session, ctx.now):
+def run(session: Session, now: datetime, settings: Settings) -> int:
+    """The worker's job: items whose end date has come go to their webmaster (or every webmaster)
+    to be taken down; admins are warned once a day while fewer than two webmasters are registered
+    (§3.1). Returns how many items expired."""
+    ctx = Context.for_job(session, now, settings)
+    expired = web_requests.expired(ctx.session, ctx.now)
+    for request in expired:
         card = bubble(f"{request.number} ครบกำหนดเผยแพร่", f"{request.number} ครบกำหนดเผยแพร่แล้ว",
                       [f"หัวข้อ: {request.title}", f"URL: {request.published_url}", texts.WEB_TAKE_DOWN_ASK],
                       [postback_action("นำออกแล้ว", DOWN, n=request.number)])
@@ -292,7 +300,8 @@ def run_expiries(ctx: Context) -> int:
         for admin in staff_with_role(ctx.session, "admin"):
             if admin.line_user_id:
                 ctx.push(admin.line_user_id, text(texts.WEB_TOO_FEW_WEBMASTERS.format(count=count)))
-    return 0
+    ctx.flush()
+    return len(expired)
 
 
 WEB_DIALOG = Dialog(
@@ -310,3 +319,4 @@ WEB_URL_DIALOG = Dialog(
     states={"url": [Route(any_text(), _url_given)]},
     on_unexpected=lambda ctx, data, state: ctx.reply(text(texts.WEB_BAD_URL_PUBLISHED)),
 )
+approval_flow.KINDS.register("WEB", approval_flow.ApprovalKind(card=_card, decided=on_decided))
