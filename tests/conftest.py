@@ -177,3 +177,14 @@ def tap(client: Any, line: FakeLine, worker: Worker, user_id: str, data: str) ->
 
 def load_fixture_events() -> list[dict[str, Any]]:
     return json.loads((DATA / "webhook-events.json").read_text(encoding="utf-8"))["events"]
+
+
+def quick_data(message: dict) -> dict[str, str]:
+    """A message's quick-reply buttons: label → postback data (or the text a message action sends)."""
+    return {item["action"]["label"]: item["action"].get("data", item["action"].get("text", ""))
+            for item in message.get("quickReply", {}).get("items", [])}
+
+
+def footer_data(message: dict) -> dict[str, str]:
+    """A Flex card's footer buttons: label → postback data."""
+    return {c["action"]["label"]: c["action"]["data"] for c in message["contents"]["footer"]["contents"]}

@@ -20,6 +20,8 @@ from models.base import utcnow
 from models.org import staff_by_code
 from models.outbox import OutboxMessage
 from tests.conftest import DIRECTOR, KANDA, say, tap
+from tests.conftest import footer_data as _footer
+from tests.conftest import quick_data as _quick
 
 PITI = "U61f3dc0008d687ec55a5f933c163eb40"  # S031, pharmacy staff
 WILAI = "U7b9bf267397923a877e2905d7a61df07"  # S030, head of pharmacy: Piti's approver
@@ -29,12 +31,6 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
 MORNING = datetime(2026, 11, 22, 9, 0, tzinfo=BANGKOK)
 
 
-def _quick(message: dict) -> dict[str, str]:
-    return {item["action"]["label"]: item["action"]["data"] for item in message["quickReply"]["items"]}
-
-
-def _footer(message: dict) -> dict[str, str]:
-    return {c["action"]["label"]: c["action"]["data"] for c in message["contents"]["footer"]["contents"]}
 
 
 def _request(client, line, worker) -> dict[str, str]:

@@ -19,6 +19,7 @@ from models.org import staff_by_code
 from models.sop_answers import SopAnswer
 from models.tickets import Change, Ticket
 from tests.conftest import IT_GROUP, KANDA, MALEE, post_events, say, tap
+from tests.conftest import quick_data as _quick
 
 THANA = "U518701e6fbbc3e88d29983006674e487"  # S011, it
 PITI = "U61f3dc0008d687ec55a5f933c163eb40"  # S031, staff
@@ -43,11 +44,6 @@ def _ticket(db, number: str = "INC-2570-0001") -> Ticket:
 def _history(db, number: str = "INC-2570-0001") -> list[str]:
     with db.transaction() as session:
         return [e.action for e in tickets.history(session, tickets.by_number(session, number))]
-
-
-def _quick(message: dict) -> dict[str, str]:
-    return {item["action"]["label"]: item["action"].get("data", item["action"].get("text", ""))
-            for item in message.get("quickReply", {}).get("items", [])}
 
 
 def _footer(message: dict) -> list[dict]:

@@ -17,6 +17,8 @@ from models.base import utcnow
 from models.org import staff_by_code
 from models.web_requests import WebRequest
 from tests.conftest import DIRECTOR, KANDA, MALEE, post_events, say, tap
+from tests.conftest import footer_data as _footer
+from tests.conftest import quick_data as _quick
 
 THANA = "U518701e6fbbc3e88d29983006674e487"  # S011, webmaster
 PORNTIP = "U2e7b46d7b1f1248f6af910b812a75904"  # S020, head of nursing: Malee's group head
@@ -24,12 +26,6 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
 MORNING = datetime(2026, 11, 22, 9, 0, tzinfo=BANGKOK)
 
 
-def _quick(message: dict) -> dict[str, str]:
-    return {item["action"]["label"]: item["action"]["data"] for item in message["quickReply"]["items"]}
-
-
-def _footer(message: dict) -> dict[str, str]:
-    return {c["action"]["label"]: c["action"]["data"] for c in message["contents"]["footer"]["contents"]}
 
 
 @pytest.fixture
