@@ -38,6 +38,7 @@ def db_upgrade(revision: str) -> None:
 def org_import(path: Path) -> None:
     """Load an organisation file (YAML); importing the same file again changes nothing."""
     from models.org_import import OrgFileError, import_org, load_org_file
+    from models.reminders import install_defaults_once
 
     try:
         data = load_org_file(path)
@@ -47,10 +48,14 @@ def org_import(path: Path) -> None:
     try:
         with get_db().transaction() as session:
             report = import_org(session, data, utcnow())
+            # The first organisation gets the reminders the SOPs require (admins edit them later).
+            added = install_defaults_once(session, utcnow())
     except OrgFileError as exc:
         click.echo(f"{path}: {exc}", err=True)
         sys.exit(1)
     click.echo(report.summary())
+    if added:
+        click.echo(f"reminders: {added} default definitions added (flask --app bot reminders list)")
 
 
 @staff_cli.command("code")
@@ -253,6 +258,164 @@ def kb_check() -> None:
     click.echo(f"{count} passages")
 
 
+reminders_cli = AppGroup("reminders", help="Reminders the SOPs require: definitions and the audit pack.")
+holidays_cli = AppGroup("holidays", help="Days off that move reminder due dates (Thai holidays built in).")
+
+
+@reminders_cli.command("import")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def reminders_import(path: Path | None) -> None:
+    """Add or update reminder definitions from a YAML file (default: the set shipped with the product)."""
+    from models import reminders
+
+    try:
+        raws = reminders.load_definitions_file(path) if path else reminders.load_definitions_file()
+        with get_db().transaction() as session:
+            result = reminders.upsert_definitions(session, raws, utcnow())
+    except (reminders.DefinitionError, OSError, ValueError) as exc:
+        click.echo(f"{path or 'reminders'}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"reminders: {result.added} added, {result.changed} changed, {result.unchanged} unchanged")
+
+
+@reminders_cli.command("list")
+def reminders_list() -> None:
+    """Every definition with its cadence, who is responsible and its next state."""
+    from models import reminders
+
+    with get_db().transaction() as session:
+        for d in reminders.active_definitions(session):
+            who = d.officer.code if d.officer else f"role:{d.role}"
+            state = "paused" if d.paused else "active"
+            click.echo(f"{d.code}\t{state}\t{reminders.describe_cadence(d)}\t{who}\tevidence:{d.evidence}\t{d.title}")
+
+
+def _set_paused(code: str, paused: bool) -> None:
+    from models import reminders
+
+    with get_db().transaction() as session:
+        row = reminders.set_paused(session, code, paused, utcnow())
+    if row is None:
+        click.echo(f"ไม่พบรายการ / no reminder {code}", err=True)
+        sys.exit(1)
+    click.echo(f"{row.code}: {'paused' if paused else 'active'}")
+
+
+@reminders_cli.command("pause")
+@click.argument("code")
+def reminders_pause(code: str) -> None:
+    """Stop creating occurrences of CODE (open ones stay)."""
+    _set_paused(code, True)
+
+
+@reminders_cli.command("resume")
+@click.argument("code")
+def reminders_resume(code: str) -> None:
+    _set_paused(code, False)
+
+
+@reminders_cli.command("delete")
+@click.argument("code")
+def reminders_delete(code: str) -> None:
+    """Remove CODE from the schedule; what already happened stays in the audit pack."""
+    from models import reminders
+
+    with get_db().transaction() as session:
+        if not reminders.delete_definition(session, code, utcnow()):
+            click.echo(f"ไม่พบรายการ / no reminder {code}", err=True)
+            sys.exit(1)
+    click.echo(f"{code.upper()}: deleted")
+
+
+@reminders_cli.command("audit")
+@click.argument("fiscal_year", type=int)
+@click.option("--html", "as_html", is_flag=True, help="A printable page instead of CSV.")
+def reminders_audit(fiscal_year: int, as_html: bool) -> None:
+    """Every occurrence due in FISCAL_YEAR (Buddhist Era, e.g. 2570): due, done, by whom, evidence, late."""
+    from flask import render_template
+    from sqlalchemy import select
+
+    from handlers.thai_dates import thai_datetime
+    from models import reminders
+    from models.numbering import BANGKOK
+    from models.org import Organization
+
+    now = utcnow()
+    today = now.astimezone(BANGKOK).date()
+    with get_db().transaction() as session:
+        if not as_html:
+            click.echo(reminders.audit_csv(session, fiscal_year, today), nl=False)
+            return
+        rows = reminders.audit_rows(session, fiscal_year, today)
+        header = reminders.AUDIT_HEADER
+        org = session.scalar(select(Organization.name)) or ""
+    state_col, late_col = header.index("สถานะ"), header.index("ตรงเวลา")
+    click.echo(render_template(
+        "reminders/audit.html", year=fiscal_year, org=org, printed=thai_datetime(now), header=header, rows=rows,
+        shown={0, 1, 3, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15}, late_col=late_col,
+        done=sum(1 for r in rows if r[state_col] == "ดำเนินการแล้ว"),
+        on_time=sum(1 for r in rows if r[late_col] == "ตรงเวลา"),
+    ))
+
+
+@holidays_cli.command("list")
+@click.argument("year", type=int)
+def holidays_list(year: int) -> None:
+    """Days off in calendar YEAR (Buddhist Era or Christian Era), official and the agency's own."""
+    from models import work_calendar
+
+    with get_db().transaction() as session:
+        for day, name, source in work_calendar.holidays_in(session, year - 543 if year > 2400 else year):
+            click.echo(f"{day.isoformat()}\t{source}\t{name}")
+
+
+@holidays_cli.command("add")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("name")
+def holidays_add(day, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A day off announced for the agency (e.g. a special cabinet holiday): YYYY-MM-DD NAME."""
+    from models import work_calendar
+
+    with get_db().transaction() as session:
+        work_calendar.set_exception(session, day.date(), working=False, name=name)
+    click.echo(f"{day.date().isoformat()}: day off")
+
+
+@holidays_cli.command("work")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+def holidays_work(day) -> None:  # type: ignore[no-untyped-def]
+    """A listed holiday the agency works: YYYY-MM-DD."""
+    from models import work_calendar
+
+    with get_db().transaction() as session:
+        work_calendar.set_exception(session, day.date(), working=True, name="วันทำการ")
+    click.echo(f"{day.date().isoformat()}: working day")
+
+
+@holidays_cli.command("reset")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+def holidays_reset(day) -> None:  # type: ignore[no-untyped-def]
+    """Forget the agency's own setting for a day (back to the official calendar)."""
+    from models import work_calendar
+
+    with get_db().transaction() as session:
+        work_calendar.remove_exception(session, day.date())
+    click.echo(f"{day.date().isoformat()}: official calendar")
+
+
+@click.command("announce")
+@click.argument("words")
+@click.option("--role", default="staff", help="Only people with this role (default: everyone).")
+def announce_command(words: str, role: str) -> None:
+    """Send WORDS to every registered person (multicast, 500 per call), e.g. a planned downtime."""
+    from handlers.announcements import announce
+
+    with get_db().transaction() as session:
+        count = announce(session, utcnow(), words, role)
+    click.echo(f"queued for {count} people")
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli, web_cli, privacy_cli):
+    for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli, web_cli, privacy_cli, reminders_cli,
+                  holidays_cli, announce_command):
         app.cli.add_command(group)

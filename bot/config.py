@@ -55,6 +55,10 @@ class Config:
         # ("08:30,13:00"); empty sends every ticket at once. Critical and high always go at once.
         # A pending approval is reminded after this many hours, and escalated to the approver's
         # own supervisor after that many.
+        # SOP reminders are sent from this Bangkok hour on (rows created earlier wait for it); the
+        # admins are warned when this share of LINE's monthly message quota is used.
+        self.REMINDER_SEND_HOUR = int(env.get("REMINDER_SEND_HOUR", "8"))
+        self.QUOTA_WARN_PERCENT = float(env.get("QUOTA_WARN_PERCENT", "80"))
         self.APPROVAL_REMIND_HOURS = float(env.get("APPROVAL_REMIND_HOURS", "24"))
         self.APPROVAL_ESCALATE_HOURS = float(env.get("APPROVAL_ESCALATE_HOURS", "72"))
         # The yearly account review (SOP 000 §6.6) starts on this month-day and is due this many days later.

@@ -75,9 +75,11 @@ def build_app(config: DemoConfig, fake: FakeLine) -> Flask:
 
 def load_demo_org(app: Flask, path: Path = DEMO_ORG_FILE) -> None:
     from models.org_import import import_org_file
+    from models.reminders import install_defaults_once
 
     with app.app_context(), get_db().transaction() as session:
         import_org_file(session, path, utcnow())
+        install_defaults_once(session, utcnow())
 
 
 def issue_demo_code(app: Flask, staff_code: str = REGISTER_STAFF) -> DemoStart:

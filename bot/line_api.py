@@ -14,6 +14,7 @@ from linebot.v3.messaging import (
     Configuration,
     MessagingApi,
     MessagingApiBlob,
+    MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     RichMenuRequest,
@@ -71,6 +72,14 @@ class LineApi:
         return self._send(
             lambda: self._api.push_message(request, x_line_retry_key=retry_key, _request_timeout=self.timeout),
             "push",
+        )
+
+    def multicast(self, to: list[str], messages: list[dict[str, Any]], retry_key: str) -> SendResult:
+        """The same messages to up to 500 people in one call (one retry key for the whole call)."""
+        request = MulticastRequest.from_dict({"to": to, "messages": messages})
+        return self._send(
+            lambda: self._api.multicast(request, x_line_retry_key=retry_key, _request_timeout=self.timeout),
+            "push",  # the same answers mean the same as for a push (409: already accepted)
         )
 
     def _send(self, call: Any, kind: str) -> SendResult:

@@ -16,6 +16,7 @@ from handlers import texts
 from handlers.messages import text
 from models import outbox, tickets
 from models.base import utcnow
+from models.reminders import ReminderOccurrence
 from models.tickets import Ticket, TicketPhoto
 from models.web_requests import WebRequest
 
@@ -59,6 +60,12 @@ def _tell_owner(session: Session, photo: TicketPhoto, reason: str, now: datetime
     elif photo.web_request_id is not None:
         request = session.get(WebRequest, photo.web_request_id)
         person, number = (request.requester, request.number) if request else (None, "")
+    elif photo.reminder_occurrence_id is not None:
+        occ = session.get(ReminderOccurrence, photo.reminder_occurrence_id)
+        if occ is not None and occ.done_by is not None and occ.done_by.line_user_id:
+            outbox.enqueue(session, occ.done_by.line_user_id, [text(texts.RMD_EVIDENCE_NOT_KEPT.format(
+                title=occ.definition.title, reason=reason))], now)
+        return
     else:
         return
     if person is not None and person.line_user_id:

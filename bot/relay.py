@@ -45,6 +45,7 @@ def _send_one(db: Database, line: LineApi, row_id: int, now: Callable[[], dateti
             # Committed before the call: after a crash we know this token may have been used.
             row.reply_attempted_at = now()
         token, to, messages, key = row.reply_token, row.to_id, row.messages, row.retry_key
+        recipients = list(row.recipients or [])
 
     if use_reply and token:
         result, via = line.reply(token, messages), "reply"
@@ -55,6 +56,8 @@ def _send_one(db: Database, line: LineApi, row_id: int, now: Callable[[], dateti
             result, via = line.push(to, messages, key), "push"
         # A reply that failed with 5xx/429/timeout may still have been delivered: it is retried as a
         # reply while the token is fresh (a used token then proves delivery), never pushed at once.
+    elif recipients:
+        result, via = line.multicast(recipients, messages, key), "multi"
     else:
         result, via = line.push(to, messages, key), "push"
 

@@ -22,9 +22,9 @@ from bot.inbox_processor import process_once
 from bot.line_api import LineApi
 from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
-from handlers import approval_reminders, reviews, sop, ticket_schedule, website
+from handlers import approval_reminders, quota, reminders, reviews, sop, ticket_schedule, website
 from handlers.context import Settings
-from models import privacy
+from models import message_quota, privacy
 from models.base import utcnow
 from models.tickets import ServiceLevel
 
@@ -46,6 +46,8 @@ def handler_settings(app: Flask) -> Settings:
         approval_escalate_after=timedelta(hours=cfg["APPROVAL_ESCALATE_HOURS"]),
         account_review_date=cfg["ACCOUNT_REVIEW_DATE"],
         account_review_days=timedelta(days=cfg["ACCOUNT_REVIEW_DAYS"]),
+        reminder_send_hour=cfg["REMINDER_SEND_HOUR"],
+        quota_warn_share=cfg["QUOTA_WARN_PERCENT"] / 100,
     )
 
 
@@ -90,6 +92,26 @@ class Worker:
             settings, now = handler_settings(self.app), utcnow()
             return sum(job.run(session, now, settings) for job in (approval_reminders, reviews, website))
 
+    def sop_reminders(self) -> int:
+        """Reminder occurrences that came due: created once, announced, reminded, escalated."""
+        with self.app.app_context(), get_db().transaction() as session:
+            return reminders.run(session, utcnow(), handler_settings(self.app))
+
+    def check_quota(self) -> bool:
+        """LINE's message quota, read once a day; True when the admins were warned."""
+        with self.app.app_context():
+            db = get_db()
+            with db.transaction() as session:
+                if message_quota.read_today(session, utcnow()):
+                    return False
+            try:
+                limit, used = self.line.message_quota()  # outside any transaction: a network call
+            except Exception as exc:
+                log.warning("message quota not read: %s", type(exc).__name__)
+                return False
+            with db.transaction() as session:
+                return quota.record(session, utcnow(), limit, used, handler_settings(self.app))
+
     def purge_personal_data(self) -> dict[str, int]:
         """Retention (PDPA): content past its configured time is removed; traffic metadata stays 90 days."""
         with self.app.app_context(), get_db().transaction() as session:
@@ -110,10 +132,13 @@ class Worker:
                 job, "interval", seconds=every, id=job.__name__, max_instances=1, coalesce=True,
                 misfire_grace_time=None,
             )
-        # Deadlines are rows compared with the clock: after downtime one run catches up once.
-        for job in (self.ticket_deadlines, self.approval_deadlines):
+        # Deadlines are rows compared with the clock: after downtime one run (at start) catches up once.
+        for job in (self.ticket_deadlines, self.approval_deadlines, self.sop_reminders):
             scheduler.add_job(job, "interval", seconds=60, id=job.__name__, max_instances=1, coalesce=True,
-                              misfire_grace_time=None)
+                              misfire_grace_time=None, next_run_time=utcnow())
+        # Read at start, then hourly; the reading itself happens once per Bangkok day.
+        scheduler.add_job(self.check_quota, "interval", hours=1, id="check_quota", max_instances=1, coalesce=True,
+                          misfire_grace_time=None, next_run_time=utcnow())
         scheduler.add_job(self.purge_personal_data, "interval", hours=1, id="purge_personal_data", max_instances=1,
                           coalesce=True, misfire_grace_time=None)
 

@@ -32,6 +32,8 @@ class Settings:
     approval_escalate_after: timedelta = timedelta(hours=72)
     account_review_date: str = "10-01"  # month-day the yearly account review starts (Bangkok)
     account_review_days: timedelta = timedelta(days=30)  # then overdue: escalated
+    reminder_send_hour: int = 8  # SOP reminders go out from this Bangkok hour
+    quota_warn_share: float = 0.8  # of LINE's monthly message quota
 
 
 @dataclass

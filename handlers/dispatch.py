@@ -18,6 +18,7 @@ from handlers import (
     leavers,
     menu,
     registration,
+    reminders,
     reviews,
     sop,
     texts,
@@ -164,6 +165,7 @@ CONVERSATIONS.add(approval_flow.APPROVAL_REASON_DIALOG)
 CONVERSATIONS.add(leavers.LEAVER_DIALOG)
 CONVERSATIONS.add(website.WEB_DIALOG)
 CONVERSATIONS.add(website.WEB_URL_DIALOG)
+CONVERSATIONS.add(reminders.REMINDER_DIALOG)
 menu.replace_start("ask", sop.start)
 menu.replace_start("report", incidents.start)
 menu.replace_start("track", tracking.start)
@@ -183,6 +185,9 @@ POSTBACKS.register(accounts.DONE, accounts.on_done)
 POSTBACKS.register(reviews.DECIDE, reviews.on_decide)
 POSTBACKS.register(website.TAKE, website.on_take)
 POSTBACKS.register(website.DOWN, website.on_take_down)
+POSTBACKS.register(reminders.DONE, reminders.on_done)
+POSTBACKS.register(reminders.SNOOZE, reminders.on_snooze)
+POSTBACKS.register(reminders.ASSIGN, reminders.on_assign)
 
 EVENTS.register("message", on_message)
 EVENTS.register("postback", on_postback)

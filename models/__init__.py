@@ -7,19 +7,23 @@ from models import (
     dialogs,
     groups,
     inbox,
+    message_quota,
     numbering,
     org,
     outbox,
     privacy,
     registration,
+    reminders,
     reviews,
     sop_answers,
     tickets,
     web_requests,
+    work_calendar,
 )
 from models.base import Base, utcnow
 
 __all__ = [
-    "Base", "accounts", "approvals", "audit", "dialogs", "groups", "inbox", "numbering", "org", "outbox",
-    "privacy", "registration", "reviews", "sop_answers", "tickets", "utcnow", "web_requests",
+    "Base", "accounts", "approvals", "audit", "dialogs", "groups", "inbox", "message_quota", "numbering", "org",
+    "outbox", "privacy", "registration", "reminders", "reviews", "sop_answers", "tickets", "utcnow", "web_requests",
+    "work_calendar",
 ]

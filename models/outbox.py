@@ -14,6 +14,8 @@ from models.base import Base, UTCDateTime
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 MAX_MESSAGES_PER_CALL = 5  # LINE's limit for one reply or push
+MULTICAST_MAX = 500  # LINE's limit of recipients for one multicast
+MULTICAST = "multicast"  # to_id of multicast rows: they keep their own order, apart from any chat
 BACKOFF_CAP = timedelta(minutes=5)
 GIVE_UP_AFTER = timedelta(hours=24)
 
@@ -25,6 +27,8 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     inbox_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_event.id"), nullable=True)
     to_id: Mapped[str] = mapped_column(String(64))
+    # Set for a multicast (one call to up to 500 people); then to_id is MULTICAST.
+    recipients: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     reply_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
     reply_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -70,6 +74,18 @@ def enqueue(
         )
         session.add(row)
         rows.append(row)
+    return rows
+
+
+def enqueue_multicast(session: Session, recipients: list[str], messages: list[dict[str, Any]], now: datetime
+                      ) -> list[OutboxMessage]:
+    """The same messages to many people: one row (one call, one retry key) per 500 recipients."""
+    unique = list(dict.fromkeys(r for r in recipients if r))
+    rows = []
+    for start in range(0, len(unique), MULTICAST_MAX):
+        for row in enqueue(session, MULTICAST, messages, now):
+            row.recipients = unique[start : start + MULTICAST_MAX]
+            rows.append(row)
     return rows
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models import work_calendar
 from models.base import Base, UTCDateTime
 from models.numbering import next_number
 from models.org import Staff
@@ -158,8 +159,11 @@ class TicketPhoto(Base):
     # The same store keeps files and images attached to website requests (see models.web_requests).
     web_request_id: Mapped[int | None] = mapped_column(ForeignKey("web_request.id", ondelete="CASCADE"),
                                                        index=True, nullable=True)
+    # ...and the evidence attached to a reminder marked done (see models.reminders).
+    reminder_occurrence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reminder_occurrence.id", ondelete="CASCADE"), index=True, nullable=True)
     message_id: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16), default="report")  # report | resolution | web
+    kind: Mapped[str] = mapped_column(String(16), default="report")  # report | resolution | web | evidence
     status: Mapped[str] = mapped_column(String(16), default=PHOTO_PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     content_type: Mapped[str] = mapped_column(String(64), default="")
@@ -422,22 +426,16 @@ def breaches(session: Session, now: datetime, level: ServiceLevel) -> list[tuple
     return found
 
 
-def working_days_between(start: datetime, end: datetime, holidays: frozenset[date] = frozenset()) -> int:
-    """Whole working days (Mon–Fri, not a holiday) after start's date up to end's date, in Bangkok."""
-    day, last, count = start.astimezone(BANGKOK).date(), end.astimezone(BANGKOK).date(), 0
-    while day < last:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and day not in holidays:
-            count += 1
-    return count
-
-
-def auto_close(session: Session, now: datetime, working_days: int,
-               holidays: frozenset[date] = frozenset()) -> list[Ticket]:
-    """Resolved tickets the reporter left unanswered for `working_days`: closed, recorded as automatic."""
+def auto_close(session: Session, now: datetime, working_days: int) -> list[Ticket]:
+    """Resolved tickets the reporter left unanswered for `working_days` (weekends and Thai holidays
+    not counted): closed, recorded as automatic."""
+    calendar = work_calendar.load(session)
+    today = now.astimezone(BANGKOK).date()
     closed = []
     for ticket in session.scalars(select(Ticket).where(Ticket.state == RESOLVED).order_by(Ticket.id)):
-        if ticket.resolved_at is None or working_days_between(ticket.resolved_at, now, holidays) < working_days:
+        if ticket.resolved_at is None:
+            continue
+        if calendar.working_days_between(ticket.resolved_at.astimezone(BANGKOK).date(), today) < working_days:
             continue
         if _guarded(session, ticket, (RESOLVED,), {"state": CLOSED, "closed_at": now, "closed_how": "auto"}):
             _history(session, ticket.id, now, None, "auto_closed")
@@ -479,7 +477,7 @@ WEB_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
 
 def max_bytes(photo: TicketPhoto) -> int:
-    return WEB_ATTACHMENT_MAX_BYTES if photo.kind == "web" else PHOTO_MAX_BYTES
+    return WEB_ATTACHMENT_MAX_BYTES if photo.kind in ("web", "evidence") else PHOTO_MAX_BYTES
 
 
 def store_photo(photo: TicketPhoto, data: bytes, content_type: str) -> bool:

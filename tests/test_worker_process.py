@@ -22,7 +22,7 @@ from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, MALEE
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _worker_env(app, line) -> dict[str, str]:
+def _worker_env(app, line, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "FLASK_"))}
     env.update(
         DATABASE_URL=app.config["DATABASE_URL"],
@@ -34,14 +34,15 @@ def _worker_env(app, line) -> dict[str, str]:
         WORKER_POLL_SECONDS="0.05",
         HELPDESK_MODE="",
     )
+    env.update(extra or {})
     return env
 
 
-def _start_worker(app, line) -> subprocess.Popen:
+def _start_worker(app, line, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """Its output goes to a file: a pipe nobody reads fills up and blocks the worker's logging."""
     log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.worker"], cwd=ROOT, env=_worker_env(app, line),
+        [sys.executable, "-m", "bot.worker"], cwd=ROOT, env=_worker_env(app, line, extra_env),
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     _logs[proc.pid] = Path(log.name)
