@@ -20,15 +20,21 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     app.extensions["helpdesk.config"] = config  # CLI commands re-check what they need
 
-    from bot import cli, database, health, webhook
+    from flask_wtf.csrf import CSRFProtect
+
+    from bot import admin, cli, database, health, webhook
 
     database.init_app(app)
+    csrf = CSRFProtect(app)  # every form POST; LINE's webhook is authenticated by its signature instead
     app.register_blueprint(webhook.bp)
+    csrf.exempt(webhook.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
     if config.DEMO:
         from bot import simulator
 
         app.register_blueprint(simulator.bp)
+        csrf.exempt(simulator.bp)
     cli.init_app(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -415,7 +415,51 @@ def announce_command(words: str, role: str) -> None:
     click.echo(f"queued for {count} people")
 
 
+admin_cli = AppGroup("admin", help="Logins to the admin web (password + one-time code).")
+
+
+@admin_cli.command("password")
+@click.argument("staff_code")
+@click.option("--keep-totp", is_flag=True, help="Keep the existing authenticator enrolment.")
+@click.password_option(prompt="รหัสผ่านใหม่ / new password", confirmation_prompt=True)
+def admin_password(staff_code: str, keep_totp: bool, password: str) -> None:
+    """Set STAFF_CODE's admin-web password and print the authenticator enrolment (otpauth URI)."""
+    from models import web_login
+    from models.org import staff_by_code
+
+    with get_db().transaction() as session:
+        staff = staff_by_code(session, staff_code.strip())
+        if staff is None or not staff.has_role("it", "admin"):
+            click.echo(f"ไม่พบเจ้าหน้าที่ไอที/ผู้ดูแล {staff_code} / no IT or admin staff {staff_code}", err=True)
+            sys.exit(1)
+        try:
+            enrolment = web_login.set_password(session, staff, password, utcnow(), new_totp=not keep_totp)
+        except ValueError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+    click.echo(f"{staff.code}: password set")
+    if not keep_totp:
+        click.echo("Add this to an authenticator app (Google Authenticator, Microsoft Authenticator, ...):")
+        click.echo(f"  secret: {enrolment.secret}")
+        click.echo(f"  {enrolment.uri}")
+
+
+@admin_cli.command("remove")
+@click.argument("staff_code")
+def admin_remove(staff_code: str) -> None:
+    """Take away STAFF_CODE's admin-web login (their sessions end at their next request)."""
+    from models import web_login
+    from models.org import staff_by_code
+
+    with get_db().transaction() as session:
+        staff = staff_by_code(session, staff_code.strip())
+        if staff is None or not web_login.remove(session, staff, utcnow()):
+            click.echo(f"ไม่มีรหัสผ่านของ {staff_code} / no login for {staff_code}", err=True)
+            sys.exit(1)
+    click.echo(f"{staff_code}: login removed")
+
+
 def init_app(app: Flask) -> None:
     for group in (db_cli, org_cli, staff_cli, richmenu_cli, kb_cli, accounts_cli, web_cli, privacy_cli, reminders_cli,
-                  holidays_cli, announce_command):
+                  holidays_cli, announce_command, admin_cli):
         app.cli.add_command(group)

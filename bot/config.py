@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from dotenv import load_dotenv
 
@@ -57,6 +58,13 @@ class Config:
         # own supervisor after that many.
         # SOP reminders are sent from this Bangkok hour on (rows created earlier wait for it); the
         # admins are warned when this share of LINE's monthly message quota is used.
+        # Admin web: sessions end after this many idle minutes; the cookie is HTTPS-only outside demo/tests.
+        self.ADMIN_IDLE_MINUTES = int(env.get("ADMIN_IDLE_MINUTES", "30"))
+        self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.ADMIN_IDLE_MINUTES)
+        self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "true").lower() != "false"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_NAME = "helpdesk_admin"
         self.REMINDER_SEND_HOUR = int(env.get("REMINDER_SEND_HOUR", "8"))
         self.QUOTA_WARN_PERCENT = float(env.get("QUOTA_WARN_PERCENT", "80"))
         self.APPROVAL_REMIND_HOURS = float(env.get("APPROVAL_REMIND_HOURS", "24"))
@@ -83,6 +91,7 @@ class DemoConfig(Config):
         self.LINE_CHANNEL_SECRET = self.LINE_CHANNEL_SECRET or "demo-channel-secret"
         self.LINE_CHANNEL_ACCESS_TOKEN = self.LINE_CHANNEL_ACCESS_TOKEN or "demo-access-token"
         self.SECRET_KEY = self.SECRET_KEY or "demo-secret-key"
+        self.SESSION_COOKIE_SECURE = False  # served over plain http on 127.0.0.1
 
 
 class TestConfig(DemoConfig):

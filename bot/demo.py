@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 DEMO_DATABASE_URL = "sqlite:///instance/demo.db"
 DEMO_ORG_FILE = Path(__file__).with_name("demo_org.yaml")
 REGISTER_STAFF = "S022"  # the one demo staff member without a LINE account yet
+DEMO_ADMIN = "S010"  # an IT officer and admin: logs in to the admin web in the demo
+DEMO_ADMIN_PASSWORD = "demo-admin-password"  # the demo only, served on 127.0.0.1
 FAKE_LINE_EXTENSION = "fake_line"
 
 
@@ -43,6 +45,7 @@ class DemoStart:
     staff_code: str
     staff_name: str
     registration_code: str | None  # None when that person already registered in an earlier run
+    admin_totp_secret: str = ""  # the demo admin's authenticator secret (new each start)
 
 
 def demo_config(line_base_url: str, database_url: str | None = None) -> DemoConfig:
@@ -86,14 +89,17 @@ def issue_demo_code(app: Flask, staff_code: str = REGISTER_STAFF) -> DemoStart:
     """A fresh registration code each start (earlier ones stop working), unless already bound."""
     from models.org import staff_by_code
     from models.registration import issue_code
+    from models.web_login import set_password
 
     with app.app_context(), get_db().transaction() as session:
         staff = staff_by_code(session, staff_code)
         if staff is None:
             raise LookupError(f"demo organisation has no staff {staff_code}")
+        admin = staff_by_code(session, DEMO_ADMIN)
+        secret = set_password(session, admin, DEMO_ADMIN_PASSWORD, utcnow()).secret if admin else ""
         if staff.line_user_id:
-            return DemoStart(staff.code, staff.name, None)
-        return DemoStart(staff.code, staff.name, issue_code(session, staff, utcnow()))
+            return DemoStart(staff.code, staff.name, None, secret)
+        return DemoStart(staff.code, staff.name, issue_code(session, staff, utcnow()), secret)
 
 
 def banner(url: str, start: DemoStart) -> str:
@@ -114,6 +120,13 @@ def banner(url: str, start: DemoStart) -> str:
             f"  {start.staff_code} ลงทะเบียนแล้ว ใช้ --reset เพื่อเริ่มใหม่ / "
             f"{start.staff_code} is already registered; use --reset to start over"
         )
+    if start.admin_totp_secret:
+        admin_url = url.rsplit("/", 1)[0] + "/admin/"
+        lines += [
+            f"  หน้าผู้ดูแล / Admin web:  {admin_url}  ({DEMO_ADMIN} / {DEMO_ADMIN_PASSWORD})",
+            "  รหัสยืนยัน 6 หลัก / one-time code:  "
+            f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{start.admin_totp_secret}').now())\"",
+        ]
     lines += ["  กด Ctrl-C เพื่อหยุด / Press Ctrl-C to stop", ""]
     return "\n".join(lines)
 

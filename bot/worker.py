@@ -29,6 +29,7 @@ from models.base import utcnow
 from models.tickets import ServiceLevel
 
 log = logging.getLogger(__name__)
+LOCK_CHECK_SECONDS = 5
 
 
 def handler_settings(app: Flask) -> Settings:
@@ -161,6 +162,8 @@ def main() -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not two lines per job run, forever
+    # A busy drain or relay makes the next 0.25 s tick skip: expected, not worth a warning each time.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     try:
         app = create_app()
     except ConfigError as exc:
@@ -173,7 +176,7 @@ def main() -> int:
     except WorkerAlreadyRunning as exc:
         print(f"มี worker อื่นทำงานอยู่แล้ว / another worker is already running: {exc}", file=sys.stderr)
         return 3
-    stop = threading.Event()
+    stop, lost = threading.Event(), threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         # The handler only sets a flag: stopping the scheduler from inside a signal handler can
         # race with its start and leave its executor thread keeping the process alive.
@@ -184,17 +187,22 @@ def main() -> int:
         passages = sop.warm_up()  # the SOP index is built once, before the first question
         log.info("knowledge base ready: %d passages", passages)
         worker.schedule(scheduler)
+        # A lock lost with its database connection must not leave two workers running.
+        scheduler.add_job(lambda: None if lock.still_held() else (lost.set(), stop.set()), "interval",
+                          seconds=LOCK_CHECK_SECONDS, id="check_lock", max_instances=1, coalesce=True)
         scheduler.start()
         log.info("worker started")
         while not stop.wait(1.0):
             pass
+        if lost.is_set():
+            log.error("worker lock lost to another worker; stopping so the process manager restarts it")
         log.info("worker stopping")
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)  # let a job in progress finish its transaction
         lock.release()
         worker.line.close()
-    return 0
+    return 4 if lost.is_set() else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 ADVISORY_LOCK_KEY = 0x48454C50  # "HELP"
 
@@ -54,12 +55,45 @@ class WorkerLock:
         handle.flush()
         self._file = handle
 
+    def still_held(self) -> bool:
+        """PostgreSQL drops an advisory lock with its connection (server restart, network cut) and
+        nobody tells us: check it, and take it again if no other worker did meanwhile."""
+        if self._conn is None:
+            return True  # the file lock (or none) cannot be lost while the process lives
+        try:
+            held = self._conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+                " AND granted AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": ADVISORY_LOCK_KEY}).scalar()
+            self._conn.commit()
+            if held:
+                return True
+        except SQLAlchemyError:
+            pass
+        self._forget_connection()
+        try:
+            self.acquire()
+        except (WorkerAlreadyRunning, SQLAlchemyError):
+            return False
+        return True
+
+    def _forget_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()  # a dead connection must not go back to the pool
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+            self._conn = None
+
     def release(self) -> None:
         if self._conn is not None:
-            # Pooled connections outlive close(), so unlock explicitly.
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
-            self._conn.commit()
-            self._conn.close()
+            # Pooled connections outlive close(), so unlock explicitly; a dead one unlocked itself.
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                self._conn.commit()
+                self._conn.close()
+            except SQLAlchemyError:
+                self._forget_connection()
             self._conn = None
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)

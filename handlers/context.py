@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -131,6 +131,15 @@ class Context:
             outbox.enqueue(self.session, to, messages, self.now, inbox_event_id=self.inbox_event_id)
         self._pushes = []
 
+    def _token_clock_start(self) -> datetime:
+        """When LINE issued the reply token: the event's own timestamp if earlier than its arrival
+        (a late redelivery carries an old token that must not be mistaken for a fresh one)."""
+        start = self.received_at or self.now
+        stamp = self.event.get("timestamp")
+        if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 2**53:
+            start = min(start, datetime.fromtimestamp(stamp / 1000, tz=UTC))
+        return start
+
     def _flush_replies(self) -> None:
         if not self._replies or not self.chat_id:
             return
@@ -142,7 +151,7 @@ class Context:
             self._replies,
             self.now,
             reply_token=token,
-            reply_expires_at=(self.received_at or self.now) + self.settings.reply_token_ttl if token else None,
+            reply_expires_at=self._token_clock_start() + self.settings.reply_token_ttl if token else None,
             inbox_event_id=self.inbox_event_id,
         )
         self._replies = []

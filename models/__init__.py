@@ -17,6 +17,7 @@ from models import (
     reviews,
     sop_answers,
     tickets,
+    web_login,
     web_requests,
     work_calendar,
 )
@@ -24,6 +25,6 @@ from models.base import Base, utcnow
 
 __all__ = [
     "Base", "accounts", "approvals", "audit", "dialogs", "groups", "inbox", "message_quota", "numbering", "org",
-    "outbox", "privacy", "registration", "reminders", "reviews", "sop_answers", "tickets", "utcnow", "web_requests",
-    "work_calendar",
+    "outbox", "privacy", "registration", "reminders", "reviews", "sop_answers", "tickets", "utcnow", "web_login",
+    "web_requests", "work_calendar",
 ]

@@ -99,9 +99,12 @@ def store_events(session: Session, events: list[dict[str, Any]], now: datetime) 
 
 def due_events(session: Session, now: datetime, limit: int = 100) -> list[InboxEvent]:
     """Pending events, oldest first; a chat whose earliest event is waiting blocks its later ones."""
+    # Waiting chats are left out in SQL, so that a busy chat in backoff cannot fill the window and
+    # starve the others (only a chat's first pending event is ever retried).
+    waiting = select(InboxEvent.chat_id).where(InboxEvent.status == PENDING, InboxEvent.next_attempt_at > now)
     stmt = (
         select(InboxEvent)
-        .where(InboxEvent.status == PENDING)
+        .where(InboxEvent.status == PENDING, InboxEvent.chat_id.not_in(waiting))
         .order_by(InboxEvent.event_ts, InboxEvent.id)
         .limit(limit)
     )

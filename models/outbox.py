@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -42,6 +42,7 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # an admin requeued it
     sent_via: Mapped[str | None] = mapped_column(String(8), nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -92,11 +93,15 @@ def enqueue_multicast(session: Session, recipients: list[str], messages: list[di
 def due_messages(session: Session, now: datetime, limit: int = 50) -> list[OutboxMessage]:
     """Pending rows in the order they were written; a chat whose earlier row waits for a retry
     holds back its later rows, so nobody reads an answer before the question it follows."""
+    # Chats waiting for a retry are left out in SQL: scanning a fixed window instead would let one
+    # busy chat in backoff (hundreds of rows) starve every other chat behind it. Only a chat's first
+    # pending row is ever retried, so "has a row not yet due" means "is waiting".
+    waiting = select(OutboxMessage.to_id).where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at > now)
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == PENDING)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.to_id.not_in(waiting))
         .order_by(OutboxMessage.id)
-        .limit(limit * 10)
+        .limit(limit)
     )
     ready: list[OutboxMessage] = []
     blocked: set[str] = set()
@@ -132,8 +137,25 @@ def schedule_retry(row: OutboxMessage, now: datetime, status: int | None, error:
     row.attempts += 1
     row.last_status = status
     row.last_error = error[:500]
-    if now - row.created_at > GIVE_UP_AFTER:
+    if now - (row.resent_at or row.created_at) > GIVE_UP_AFTER:
         row.status = DEAD
         return
     delay = min(timedelta(seconds=2 ** min(row.attempts, 10)), BACKOFF_CAP)
     row.next_attempt_at = now + delay * random.uniform(0.5, 1.0)
+
+
+def resend(session: Session, row_id: int, now: datetime) -> bool:
+    """An admin's resend of a dead row: pending again, due now, with a fresh retry count.
+
+    It gets a NEW retry key: LINE refused the old request itself, or a day of attempts failed, past
+    the time LINE remembers a retry key anyway (a timed-out attempt LINE did accept may then arrive
+    twice; the admin page says so). The give-up clock restarts at the resend. The reply token is
+    dropped: it has long expired, and a refused token must not be read as proof of an earlier
+    delivery. False if the row is not dead (already resent, or never given up).
+    """
+    # One guarded UPDATE: two admins pressing resend at once requeue the row once.
+    return bool(session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == DEAD)
+        .values(status=PENDING, retry_key=str(uuid.uuid4()), attempts=0, next_attempt_at=now, reply_token=None,
+                reply_expires_at=None, reply_attempted_at=None, resent_at=now)
+    ).rowcount)

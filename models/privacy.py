@@ -20,6 +20,7 @@ from models.outbox import OutboxMessage
 from models.registration import RegistrationAttempt
 from models.sop_answers import SopAnswer
 from models.tickets import Ticket, TicketEvent, TicketPhoto
+from models.web_login import LoginAttempt
 
 TRAFFIC_LOG_MINIMUM = timedelta(days=90)
 PURGED = "[ลบตามระยะเวลาการเก็บรักษาข้อมูล]"
@@ -61,6 +62,9 @@ def purge(session: Session, now: datetime, keep: Retention) -> dict[str, int]:
         delete(OutboxMessage).where(OutboxMessage.created_at < now - max(keep.outbox, TRAFFIC_LOG_MINIMUM),
                                     OutboxMessage.status == PURGED_STATUS)
     ).rowcount
+    # Admin-web login attempts are access-log metadata (hashed address, staff code): 90 days.
+    counts["login_attempts"] = session.execute(
+        delete(LoginAttempt).where(LoginAttempt.at < now - TRAFFIC_LOG_MINIMUM)).rowcount
     counts["dialogs"] = session.execute(delete(DialogState).where(DialogState.expires_at < now)).rowcount
     counts["questions"] = session.execute(
         update(SopAnswer).where(SopAnswer.asked_at < now - keep.conversations, SopAnswer.question != PURGED)

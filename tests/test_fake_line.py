@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -179,3 +180,30 @@ def test_signature_is_lines_hmac_over_the_exact_body(fake):
     body, signature = fake.sign_events([fake.make_event("text", MALEE, text="x")])
     expected = base64.b64encode(hmac.new(CHANNEL_SECRET.encode(), body, hashlib.sha256).digest()).decode()
     assert signature == expected
+
+
+def test_a_random_failure_rate_fails_about_that_share_and_repeats_with_the_same_seed(fake):
+    def run() -> list[int]:
+        fake.reset()
+        fake.set_quota(None)
+        fake.set_failure_rate(0.2, 500, seed=7)
+        return [_push(fake, _text(), **{"X-Line-Retry-Key": str(uuid.uuid4())}).status_code for _ in range(200)]
+
+    first = run()
+    assert set(first) == {200, 500}
+    assert 20 <= first.count(500) <= 60  # 20 % of 200, give or take
+    assert len(fake.sent) == first.count(200)  # a refused request was not taken
+    assert run() == first
+    fake.set_failure_rate(0)
+    assert _push(fake, _text()).status_code == 200
+
+
+def test_a_failure_after_accept_loses_the_answer_and_the_retry_key_then_answers_409(fake):
+    fake.set_failure_rate(1.0, 503, "/v2/bot/message/push", after_accept=1.0)
+    key = {"X-Line-Retry-Key": str(uuid.uuid4())}
+    assert _push(fake, _text(), **key).status_code == 503
+    assert len(fake.sent) == 1  # LINE took it; only the answer failed
+    fake.set_failure_rate(0)
+    assert _push(fake, _text(), **key).status_code == 409
+    assert fake.accepted_retry_keys() == [key["X-Line-Retry-Key"]]
+    assert fake.violations == []

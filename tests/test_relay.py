@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.line_api import LineApi
 from bot.relay import relay_once
 from handlers.messages import text
@@ -187,3 +189,39 @@ def test_a_reply_refused_with_500_is_retried_and_delivered_once(db, line):
     relay_once(db, api, now=lambda: now + timedelta(seconds=5))
     assert _row(db, row_id).sent_via == "reply"
     assert [s.kind for s in line.sent] == ["reply"]
+
+
+def test_a_busy_chat_waiting_for_a_retry_does_not_hold_up_other_chats(db, line):
+    """Hundreds of rows of one chat in backoff used to fill the relay's window: nobody else was served."""
+    from models import inbox
+
+    busy, other = "U" + "b" * 32, MALEE
+    now = utcnow()
+    with db.transaction() as session:
+        rows = [r for i in range(501) for r in outbox.enqueue(session, busy, [text(f"{i}")], now)]
+        session.flush()
+        outbox.schedule_retry(rows[0], now, 500, "server error")  # the head waits
+        outbox.enqueue(session, other, [text("ถึงคนอื่น")], now)
+        events = [line.make_event("text", busy, text=f"{i}") for i in range(150)]
+        events.append(line.make_event("text", other, text="สวัสดี"))
+        inbox.store_events(session, events, now)
+    with db.transaction() as session:
+        head = session.scalars(select(inbox.InboxEvent).where(inbox.InboxEvent.chat_id == busy)
+                               .order_by(inbox.InboxEvent.event_ts, inbox.InboxEvent.id)).first()
+        inbox.record_failure(head, now, "boom")
+    with db.transaction() as session:
+        assert [m.to_id for m in outbox.due_messages(session, now)] == [other]
+        assert [e.chat_id for e in inbox.due_events(session, now)] == [other]
+
+
+def test_a_resent_row_gets_a_new_day_of_retries(db):
+    """An admin's resend restarts the give-up clock: one temporary failure must not kill it again."""
+    long_ago = utcnow() - timedelta(days=3)
+    with db.transaction() as session:
+        (row,) = outbox.enqueue(session, MALEE, [text("เก่า")], long_ago)
+        row.status = outbox.DEAD
+        session.flush()
+        assert outbox.resend(session, row.id, utcnow())
+        session.refresh(row)
+        outbox.schedule_retry(row, utcnow(), 500, "server error")
+        assert row.status == outbox.PENDING and row.resent_at is not None

@@ -127,3 +127,17 @@ def test_database_down_answers_503_so_line_retries(client, line, app, monkeypatc
     monkeypatch.setattr(bot.webhook, "store_events", broken)
     resp = post_events(client, line, [line.make_event("text", MALEE, text="x")])
     assert resp.status_code == 503
+
+
+def test_a_late_redelivery_is_answered_by_push_not_with_its_stale_reply_token(client, line, db, worker):
+    """A redelivered event's token was issued when the event happened, not when it reached us."""
+    import time
+
+    event = line.make_event("text", MALEE, text="เมนู")
+    event["timestamp"] = int((time.time() - 120) * 1000)  # happened two minutes ago
+    event["deliveryContext"]["isRedelivery"] = True
+    assert post_events(client, line, [event]).status_code == 200
+    worker.tick()
+    with db.transaction() as session:
+        row = session.scalar(select(OutboxMessage))
+        assert row.sent_via == "push" and row.reply_attempted_at is None

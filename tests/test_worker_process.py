@@ -134,3 +134,40 @@ def test_sigterm_at_any_moment_of_start_up_stops_the_worker(app, line):
         finally:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_a_worker_lock_lost_with_its_connection_is_taken_back_or_given_up(database_url):
+    """PostgreSQL frees an advisory lock when its connection dies (restart, network cut): the worker
+    re-checks it, takes it back if free, and stops if another worker took it meanwhile."""
+    import pytest
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
+    from tests.test_faults import DbProxy
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the SQLite file lock lives as long as the process")
+    proxy = DbProxy(url.host or "127.0.0.1", url.port or 5432)
+    via_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    first_engine, other_engine = create_engine(via_proxy), create_engine(database_url)
+    first, other = WorkerLock(first_engine), WorkerLock(other_engine)
+    try:
+        first.acquire()
+        proxy.cut()
+        proxy.restore()
+        assert first.still_held()  # the connection died, nobody else came: taken back
+        with pytest.raises(WorkerAlreadyRunning):
+            other.acquire()
+        proxy.cut()
+        other.acquire()  # a second worker starts while the first one's connection is gone
+        proxy.restore()
+        assert not first.still_held()  # so the first must stop
+        first.release()  # on a dead or lockless connection: no error
+    finally:
+        other.release()
+        first.release()
+        proxy.close()
+        first_engine.dispose()
+        other_engine.dispose()

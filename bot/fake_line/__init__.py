@@ -99,6 +99,11 @@ class FakeLine:
     def set_down(self, down: bool) -> None:
         self.state.set_down(down)
 
+    def set_failure_rate(self, rate: float, status: int = 500, path_prefix: str = "/v2/bot/message", *,
+                         seed: int | None = 0, after_accept: float = 0.0) -> None:
+        """Fail a random (seeded) share of requests; see PlatformState.set_failure_rate."""
+        self.state.set_failure_rate(rate, status, path_prefix, seed=seed, after_accept=after_accept)
+
     def set_quota(self, limit: int | None) -> None:
         self.state.quota_limit = limit
 

@@ -119,6 +119,8 @@ class FakeLineApp:
             answer.errors = [str(problem) for problem in checked.problems]
             return answer
         fault = self.state.take_fault(request.path)
+        if fault is None:
+            fault = self.state.take_random_fault(request.path, request_id)
         if fault is not None:
             return error(fault, FAULT_MESSAGES.get(fault) or HTTPStatus(fault).phrase)
         call = Call(
@@ -129,7 +131,11 @@ class FakeLineApp:
             headers={name.lower(): value for name, value in request.headers.items()},
             request_id=request_id,
         )
-        return HANDLERS.get(checked.operation_id, _ok)(self.state, call)
+        answer = HANDLERS.get(checked.operation_id, _ok)(self.state, call)
+        lost = self.state.lost_answer(request_id)
+        if lost is not None and answer.status == 200:  # taken, but the answer the bot gets is a failure
+            return error(lost, FAULT_MESSAGES.get(lost) or HTTPStatus(lost).phrase)
+        return answer
 
     # Control -------------------------------------------------------------------------------------
 
@@ -154,6 +160,9 @@ class FakeLineApp:
                 state.set_delay(float(body["delay"]), prefix)
             if "down" in body:
                 state.set_down(bool(body["down"]))
+            if "failure_rate" in body:
+                state.set_failure_rate(float(body["failure_rate"]), int(body.get("status", 500)), prefix,
+                                       seed=body.get("seed", 0), after_accept=float(body.get("after_accept", 0)))
             return _json({"ok": True})
         if route == ("POST", "/_fake/reply-token") and isinstance(body, dict):
             return _json({"replyToken": state.issue_reply_token(body.get("to"))})

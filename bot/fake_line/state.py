@@ -7,6 +7,7 @@ inspects it, so every change goes through one lock.
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
@@ -55,6 +56,18 @@ class _Fault:
     remaining: int
     status: int
     path_prefix: str
+
+
+@dataclass
+class _FailureRate:
+    """Random faults: each request under path_prefix fails with probability `rate`; of those, the
+    share `after_accept` is taken first and only its answer fails (LINE took it, the bot never heard)."""
+
+    rate: float
+    status: int
+    path_prefix: str
+    after_accept: float
+    rng: random.Random
 
 
 @dataclass
@@ -108,6 +121,8 @@ class PlatformState:
         self._push_count = 0
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
+        self._failure_rate: _FailureRate | None = None
+        self._lost_answers: set[str] = set()  # request ids whose answer is replaced by a failure
         self._down = False
         self._wake = threading.Event()  # set to cut short the answers being held back by a delay
         self._content: dict[str, tuple[bytes, str]] = {}
@@ -152,6 +167,8 @@ class PlatformState:
             self._push_count = 0
             self._faults.clear()
             self._delays.clear()
+            self._failure_rate = None
+            self._lost_answers.clear()
             self._down = False
             self._content.clear()
             self._profiles.clear()
@@ -246,6 +263,39 @@ class PlatformState:
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
                     return fault.status
+            return None
+
+    def set_failure_rate(self, rate: float, status: int = 500, path_prefix: str = "/v2/bot/message", *,
+                         seed: int | None = 0, after_accept: float = 0.0) -> None:
+        """Fail a random share `rate` of the requests under path_prefix with `status` (seeded, so a run
+        can be repeated). A share `after_accept` of those failures is applied after the platform took
+        the request, as a lost answer; the rest are refused before. A rate of 0 switches this off."""
+        if not 0.0 <= rate <= 1.0 or not 0.0 <= after_accept <= 1.0:
+            raise ValueError("rate and after_accept are shares between 0 and 1")
+        with self._lock:
+            self._failure_rate = (
+                _FailureRate(rate, status, path_prefix, after_accept, random.Random(seed)) if rate > 0 else None
+            )
+
+    def take_random_fault(self, path: str, request_id: str) -> int | None:
+        """Draw this request's fate under set_failure_rate: a status to refuse it with now, or None.
+        A request drawn to lose its answer is remembered, for lost_answer() once it is processed."""
+        with self._lock:
+            failure = self._failure_rate
+            if failure is None or not path.startswith(failure.path_prefix) or failure.rng.random() >= failure.rate:
+                return None
+            if failure.rng.random() < failure.after_accept:
+                self._lost_answers.add(request_id)
+                return None
+            return failure.status
+
+    def lost_answer(self, request_id: str) -> int | None:
+        """The status that replaces this processed request's answer, if it was drawn to be lost."""
+        with self._lock:
+            if request_id in self._lost_answers and self._failure_rate is not None:
+                self._lost_answers.discard(request_id)
+                return self._failure_rate.status
+            self._lost_answers.discard(request_id)
             return None
 
     def hold_answer(self, path: str) -> None:

@@ -1,0 +1,62 @@
+"""Account (ACC-…) and website (WEB-…) requests for IT: where each one stands and who decided it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from bot.admin import NAV, bp
+from bot.admin.auth import IT_PAGES, require
+from bot.database import get_db
+from models import accounts, web_requests
+from models.accounts import AccountRequest
+from models.approvals import Approval
+from models.web_requests import WebRequest
+
+PAGE_SIZE = 100
+KINDS = {"acc": "คำขอบัญชีผู้ใช้ (ACC)", "web": "คำขอเผยแพร่เว็บไซต์ (WEB)"}
+DECISIONS = {"pending": "รอพิจารณา", "approved": "อนุมัติ", "rejected": "ไม่อนุมัติ"}
+NAV.append(("admin.requests_page", "คำขอบัญชี/เว็บไซต์", IT_PAGES))
+
+
+def _approvals(session: Any, ids: set[int]) -> dict[int, Approval]:
+    """The approval of each request, with its people loaded before the session closes."""
+    if not ids:
+        return {}
+    rows = {a.id: a for a in session.scalars(select(Approval).where(Approval.id.in_(ids)))}
+    for row in rows.values():
+        _ = row.approver, row.decided_by, row.escalated_to
+    return rows
+
+
+@bp.get("/requests")
+@require(*IT_PAGES)
+def requests_page() -> Any:
+    states = {**accounts.STATE_NAMES, **web_requests.STATE_NAMES, "approved": "อนุมัติแล้ว (ยังไม่ดำเนินการ)"}
+    wanted = {"kind": request.args.get("kind", ""), "state": request.args.get("state", "")}
+    if wanted["kind"] not in KINDS:
+        wanted["kind"] = ""
+    if wanted["state"] not in states:
+        wanted["state"] = ""
+    account_rows: list[AccountRequest] = []
+    web_rows: list[WebRequest] = []
+    with get_db().transaction() as session:
+        if wanted["kind"] in ("", "acc") and (not wanted["state"] or wanted["state"] in accounts.STATE_NAMES):
+            stmt = select(AccountRequest).order_by(AccountRequest.id.desc()).limit(PAGE_SIZE)
+            if wanted["state"]:
+                stmt = stmt.where(AccountRequest.state == wanted["state"])
+            account_rows = list(session.scalars(stmt))
+            for acc in account_rows:
+                _ = acc.requester, acc.subject, acc.system, acc.done_by
+        if wanted["kind"] in ("", "web") and (not wanted["state"] or wanted["state"] in web_requests.STATE_NAMES):
+            stmt = select(WebRequest).order_by(WebRequest.id.desc()).limit(PAGE_SIZE)
+            if wanted["state"]:
+                stmt = stmt.where(WebRequest.state == wanted["state"])
+            web_rows = list(session.scalars(stmt))
+            for web in web_rows:
+                _ = web.requester, web.work_group, web.webmaster, web.taken_down_by
+        approvals = _approvals(session, {r.approval_id for r in [*account_rows, *web_rows] if r.approval_id})
+    return render_template("admin/requests.html", account_rows=account_rows, web_rows=web_rows, approvals=approvals,
+                           wanted=wanted, states=states, kinds=KINDS, decisions=DECISIONS, limit=PAGE_SIZE)
