@@ -46,6 +46,9 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
     pb = ctx.postback
     assert pb is not None and ctx.staff is not None
     field, value = pb.params.get("k", ""), pb.params.get("v", "")
+    if field != ctx.dialog_state:  # another step's button (an old message, or forged): answers would be missing
+        ctx.reply(text(texts.ACC_USE_BUTTONS))
+        return ctx.dialog_state or END
     if field == "system":
         system = ctx.session.scalar(select(System).where(System.code == value))
         if system is None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import postback, texts
 from handlers.context import Context
 from handlers.conversation import END, Dialog, Route, any_text
 from handlers.messages import Message, postback_action, text
@@ -52,9 +52,8 @@ def on_decide(ctx: Context) -> None:
     pb = ctx.postback
     if pb is None or ctx.staff is None:
         return
-    try:
-        approval_id = int(pb.params.get("i", ""))
-    except ValueError:
+    approval_id = postback.row_id(pb)
+    if approval_id is None:
         ctx.reply(text(texts.STALE_BUTTON))
         return
     if pb.params.get("d") == "1":

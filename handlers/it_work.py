@@ -121,6 +121,9 @@ def assign(ctx: Context, number: str, to_name: str) -> None:
     wanted = to_name.removeprefix("ให้").strip()
     target = next((o for o in officers if wanted and (o.code == wanted or o.first_name == wanted)), None)
     if target is None:
+        if tickets.by_number(ctx.session, number) is None:  # never echo an unknown (forged) number into buttons
+            ctx.reply(text(texts.INC_UNKNOWN.format(number=number)))
+            return
         if ctx.in_group:  # a message action posts "มอบหมาย INC-… ให้ ธนา" as the person who tapped it
             buttons = [message_action(o.first_name, f"มอบหมาย {number} ให้ {o.first_name}") for o in officers]
         else:

@@ -78,6 +78,9 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
     pb = ctx.postback
     assert pb is not None
     field, value = pb.params.get("k", ""), pb.params.get("v", "")
+    if field != ctx.dialog_state:  # another step's button (an old message, or forged): answers would be missing
+        ctx.reply(text(texts.ACC_USE_BUTTONS))
+        return ctx.dialog_state or END
     if field == "kind" and value in LEAVER_KINDS:
         data["kind"] = value
         ctx.reply(text(texts.LEAVER_ASK_DATE, [postback_action("วันนี้", PICK, k="date", v="today")]))

@@ -25,6 +25,19 @@ def encode(action: str, **params: str | int) -> str:
     return data
 
 
+MAX_ROW_ID = 2**31 - 1  # an integer id column holds no larger number
+
+
+def row_id(pb: Postback, key: str = "i") -> int | None:
+    """A table row id the bot wrote into a button, or None when it cannot be one (forged or garbled:
+    a number beyond the column's range would make the database driver fail, not just miss)."""
+    raw = pb.params.get(key, "")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ROW_ID else None
+
+
 def decode(data: object) -> Postback:
     """Anything that is not our own format decodes to an empty action (ignored politely)."""
     if not isinstance(data, str) or len(data) > MAX_POSTBACK_DATA:

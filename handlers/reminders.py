@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import postback, texts
 from handlers.context import Context, Settings
 from handlers.conversation import END, Dialog, Route, any_text, message_type_is
 from handlers.messages import Message, bubble, postback_action, text
@@ -136,8 +136,8 @@ def run(session: Session, now: datetime, settings: Settings) -> int:
 
 def _occurrence(ctx: Context) -> ReminderOccurrence | None:
     """The occurrence the button names, when the person may act on it (else they are told why)."""
-    raw = ctx.postback.params.get("o", "") if ctx.postback else ""
-    occ = ctx.session.get(ReminderOccurrence, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    occ_id = postback.row_id(ctx.postback, "o") if ctx.postback else None
+    occ = ctx.session.get(ReminderOccurrence, occ_id) if occ_id is not None else None
     if occ is None or occ.definition.retired:
         ctx.reply(text(texts.RMD_UNKNOWN))
         return None

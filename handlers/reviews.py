@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import postback, texts
 from handlers.accounts import task_to_owner
 from handlers.context import Context, Settings
 from handlers.messages import Message, bubble, postback_action, text
@@ -85,9 +85,8 @@ def on_decide(ctx: Context) -> None:
     pb = ctx.postback
     if pb is None or ctx.staff is None:
         return
-    try:
-        item_id = int(pb.params.get("i", ""))
-    except ValueError:
+    item_id = postback.row_id(pb)
+    if item_id is None:
         ctx.reply(text(texts.STALE_BUTTON))
         return
     item = reviews.decide(ctx.session, item_id, ctx.staff, pb.params.get("d", ""), ctx.now)

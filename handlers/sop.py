@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import knowledge
-from handlers import intents, menu, texts
+from handlers import intents, menu, postback, texts
 from handlers.context import Context
 from handlers.conversation import END, Dialog, Route, any_text
 from handlers.messages import postback_action, text
@@ -56,9 +56,8 @@ def on_feedback(ctx: Context) -> None:
     pb = ctx.postback
     if pb is None or ctx.staff is None:
         return
-    try:
-        answer_id, helpful = int(pb.params.get("i", "")), pb.params.get("v") == "1"
-    except ValueError:
+    answer_id, helpful = postback.row_id(pb), pb.params.get("v") == "1"
+    if answer_id is None:
         menu.show(ctx, texts.STALE_BUTTON)
         return
     if not sop_answers.record_feedback(ctx.session, answer_id, ctx.staff.id, helpful, ctx.now):

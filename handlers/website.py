@@ -130,6 +130,8 @@ def _picked(ctx: Context, data: dict[str, Any]) -> str:
         data["days"] = value
     elif field == "notes":
         data["notes"] = ""
+    elif field == "confirm" and ctx.dialog_state != "confirm":
+        pass  # the summary's button before the summary (an old message, or forged): ask what is missing
     elif field == "confirm" and value == "yes":
         return _submit(ctx, data)
     elif field == "confirm":  # start over: nothing of the old answers is kept
