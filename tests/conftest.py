@@ -104,6 +104,17 @@ def line(fake_line_server: FakeLine) -> Iterator[FakeLine]:
     assert fake_line_server.violations == [], "requests LINE would reject"
 
 
+def process_env(database_url: str, line: FakeLine, **extra: str) -> dict[str, str]:
+    """The environment of a bot process (worker, gunicorn) started by a test: this test's database and
+    fake LINE, production settings otherwise (no demo mode), a fast poll."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "FLASK_"))}
+    env.update(DATABASE_URL=database_url, LINE_API_BASE_URL=line.base_url, LINE_CHANNEL_SECRET=CHANNEL_SECRET,
+               LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN, SECRET_KEY="test", LINE_TIMEOUT_SECONDS="10",
+               WORKER_POLL_SECONDS="0.05", HELPDESK_MODE="")
+    env.update(extra)
+    return env
+
+
 def make_config(database_url: str, line: FakeLine, **overrides: Any) -> TestConfig:
     return TestConfig(
         DATABASE_URL=database_url,

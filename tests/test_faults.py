@@ -49,7 +49,7 @@ from models import inbox, outbox
 from models.base import utcnow
 from models.inbox import InboxEvent
 from models.outbox import OutboxMessage
-from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, IT_GROUP, KANDA, MALEE, ORG_FILE, make_config
+from tests.conftest import ACCESS_TOKEN, IT_GROUP, KANDA, MALEE, ORG_FILE, make_config, process_env
 
 ROOT = Path(__file__).resolve().parents[1]
 # Everyone in the example organisation who has LINE: they can all ask about a request number.
@@ -176,18 +176,7 @@ class Service:
 
 
 def _env(database_url: str, line: FakeLine) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "FLASK_"))}
-    env.update(
-        DATABASE_URL=database_url,
-        LINE_API_BASE_URL=line.base_url,
-        LINE_CHANNEL_SECRET=CHANNEL_SECRET,
-        LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
-        SECRET_KEY="test",
-        LINE_TIMEOUT_SECONDS="10",
-        WORKER_POLL_SECONDS="0.05",
-        HELPDESK_MODE="",
-    )
-    return env
+    return process_env(database_url, line)
 
 
 def _worker(database_url: str, line: FakeLine, tmp_path: Path) -> Service:

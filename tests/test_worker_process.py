@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,25 +16,13 @@ from handlers.messages import text
 from models import outbox
 from models.base import utcnow
 from models.outbox import OutboxMessage
-from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, MALEE
+from tests.conftest import MALEE, process_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _worker_env(app, line, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "FLASK_"))}
-    env.update(
-        DATABASE_URL=app.config["DATABASE_URL"],
-        LINE_API_BASE_URL=line.base_url,
-        LINE_CHANNEL_SECRET=CHANNEL_SECRET,
-        LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
-        SECRET_KEY="test",
-        LINE_TIMEOUT_SECONDS="10",
-        WORKER_POLL_SECONDS="0.05",
-        HELPDESK_MODE="",
-    )
-    env.update(extra or {})
-    return env
+    return process_env(app.config["DATABASE_URL"], line, **(extra or {}))
 
 
 def _start_worker(app, line, extra_env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -70,22 +70,28 @@ def _filename(report: kpi.KpiReport, ext: str) -> str:
     return f"kpi-{report.fiscal_year}" + (f"-q{report.quarter}" if report.quarter else "") + f".{ext}"
 
 
+EXPORTS = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", kpi.to_xlsx),
+    "csv": ("text/csv; charset=utf-8", kpi.to_csv),
+}
+
+
+def _export(kind: str) -> Response:
+    year, quarter = _period()
+    report = _report(year, quarter)
+    record("web.kpi_exported", subject=f"{year}/{quarter or '-'}", format=kind)
+    mimetype, render = EXPORTS[kind]
+    return Response(render(report), mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename={_filename(report, kind)}"})
+
+
 @bp.get("/kpi.xlsx")
 @require(*IT_PAGES)
 def dashboard_xlsx() -> Any:
-    year, quarter = _period()
-    report = _report(year, quarter)
-    record("web.kpi_exported", subject=f"{year}/{quarter or '-'}", format="xlsx")
-    return Response(kpi.to_xlsx(report),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={_filename(report, 'xlsx')}"})
+    return _export("xlsx")
 
 
 @bp.get("/kpi.csv")
 @require(*IT_PAGES)
 def dashboard_csv() -> Any:
-    year, quarter = _period()
-    report = _report(year, quarter)
-    record("web.kpi_exported", subject=f"{year}/{quarter or '-'}", format="csv")
-    return Response(kpi.to_csv(report), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={_filename(report, 'csv')}"})
+    return _export("csv")
