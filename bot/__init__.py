@@ -18,6 +18,11 @@ def create_app(config: Config | None = None) -> Flask:
         config.check()
     app = Flask(__name__)
     app.config.from_object(config)
+    if config.TRUST_PROXY_HOPS > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = config.TRUST_PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["helpdesk.config"] = config  # CLI commands re-check what they need
 
     from flask_wtf.csrf import CSRFProtect

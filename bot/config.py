@@ -52,12 +52,9 @@ class Config:
         # reports make it a major incident.
         self.MAJOR_WINDOW_MINUTES = int(env.get("MAJOR_WINDOW_MINUTES", "30"))
         self.MAJOR_AFTER_REPORTS = int(env.get("MAJOR_AFTER_REPORTS", "3"))
-        # Push quota: normal-priority tickets reach IT in one digest at these Bangkok times
-        # ("08:30,13:00"); empty sends every ticket at once. Critical and high always go at once.
-        # A pending approval is reminded after this many hours, and escalated to the approver's
-        # own supervisor after that many.
-        # SOP reminders are sent from this Bangkok hour on (rows created earlier wait for it); the
-        # admins are warned when this share of LINE's monthly message quota is used.
+        # Reverse proxies in front of gunicorn that set X-Forwarded-For/-Proto (0: none, trust nothing):
+        # the login limits count the real client address, not the proxy's.
+        self.TRUST_PROXY_HOPS = int(env.get("TRUST_PROXY_HOPS", "0"))
         # Admin web: sessions end after this many idle minutes; the cookie is HTTPS-only outside demo/tests.
         self.ADMIN_IDLE_MINUTES = int(env.get("ADMIN_IDLE_MINUTES", "30"))
         self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.ADMIN_IDLE_MINUTES)
@@ -65,13 +62,19 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_NAME = "helpdesk_admin"
+        # SOP reminders are sent from this Bangkok hour on (rows created earlier wait for it); the
+        # admins are warned when this share of LINE's monthly message quota is used.
         self.REMINDER_SEND_HOUR = int(env.get("REMINDER_SEND_HOUR", "8"))
         self.QUOTA_WARN_PERCENT = float(env.get("QUOTA_WARN_PERCENT", "80"))
+        # A pending approval is reminded after this many hours, and escalated to the approver's
+        # own supervisor after that many.
         self.APPROVAL_REMIND_HOURS = float(env.get("APPROVAL_REMIND_HOURS", "24"))
         self.APPROVAL_ESCALATE_HOURS = float(env.get("APPROVAL_ESCALATE_HOURS", "72"))
         # The yearly account review (SOP 000 §6.6) starts on this month-day and is due this many days later.
         self.ACCOUNT_REVIEW_DATE = env.get("ACCOUNT_REVIEW_DATE", "10-01")
         self.ACCOUNT_REVIEW_DAYS = int(env.get("ACCOUNT_REVIEW_DAYS", "30"))
+        # Push quota: normal-priority tickets reach IT in one digest at these Bangkok times
+        # ("08:30,13:00"); empty sends every ticket at once. Critical and high always go at once.
         self.IT_DIGEST_TIMES = tuple(t.strip() for t in env.get("IT_DIGEST_TIMES", "").split(",") if t.strip())
 
     def check(self) -> None:

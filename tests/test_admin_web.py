@@ -197,3 +197,24 @@ def test_login_attempts_are_access_log_metadata_kept_90_days(app):
         assert row.staff_code == "S001" and "127.0.0.1" not in row.address  # the address only as a hash
     with transaction(app) as session:
         assert privacy.purge(session, utcnow() + timedelta(days=91), keep)["login_attempts"] == 1
+
+
+def test_behind_a_trusted_proxy_the_limits_count_the_client_address(app):
+    """Otherwise every login would come from the proxy and twenty failures would lock everyone out."""
+    from bot import create_app
+    from tests.conftest import make_config
+
+    proxied = create_app(make_config(app.config["DATABASE_URL"], type("L", (), {"base_url": "http://x"})(),
+                                     TRUST_PROXY_HOPS=1))
+    secret = enrol(app, "S001")
+    for i in range(web_login.ADDRESS_FAILURES):
+        client = proxied.test_client()
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+        login(client, f"S9{i:02d}", secret)
+    elsewhere = proxied.test_client()
+    elsewhere.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.9"
+    assert login(elsewhere, "S001", secret).status_code == 302
+    attacker = proxied.test_client()
+    attacker.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+    refused = login(attacker, "S011", enrol(app, "S011"))
+    assert refused.status_code == 401 and "มากเกินไป" in refused.get_data(as_text=True)

@@ -7,6 +7,7 @@ the database (models.web_login), so all web processes share the limits.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -26,8 +27,9 @@ ADMIN_PAGES = ("admin",)  # staff, registration codes, knowledge base, reminders
 
 
 def _marker(row: web_login.WebCredential) -> str:
-    """Changes when the password is reset, which ends every session of that person."""
-    return row.password_hash[-16:]
+    """Changes when the password is reset, which ends every session of that person. A digest, not a
+    piece of the hash: the session cookie is signed, not encrypted."""
+    return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
 
 
 def current_staff() -> Staff | None:
