@@ -405,8 +405,8 @@ def holidays_reset(day) -> None:  # type: ignore[no-untyped-def]
 
 @click.command("announce")
 @click.argument("words")
-@click.option("--role", default="staff", help="Only people with this role (default: everyone).")
-def announce_command(words: str, role: str) -> None:
+@click.option("--role", default=None, help="Only people with this role (default: everyone).")
+def announce_command(words: str, role: str | None) -> None:
     """Send WORDS to every registered person (multicast, 500 per call), e.g. a planned downtime."""
     from handlers.announcements import announce
 

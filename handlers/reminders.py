@@ -18,7 +18,7 @@ from handlers.messages import Message, bubble, postback_action, text
 from handlers.thai_dates import thai_date, thai_datetime
 from models import outbox, reminders, work_calendar
 from models.numbering import BANGKOK
-from models.org import Staff, staff_by_code, staff_with_role
+from models.org import Staff, active_staff, staff_by_code, staff_with_role
 from models.reminders import Change, ReminderOccurrence
 
 DONE, SNOOZE, ASSIGN = "rmd", "rms", "rma"
@@ -126,7 +126,7 @@ def run(session: Session, now: datetime, settings: Settings) -> int:
                  *carousels([card(occ, today, buttons=False) for occ in items]))
     ctx.flush()
     if notices:
-        everyone = [s.line_user_id for s in staff_with_role(session, "staff") if s.line_user_id]
+        everyone = [s.line_user_id for s in active_staff(session) if s.line_user_id]
         outbox.enqueue_multicast(session, everyone, [text(n) for n in dict.fromkeys(notices)], now)
     return len(to_person) + len(to_boss)
 

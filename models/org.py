@@ -115,6 +115,10 @@ def staff_by_code(session: Session, code: str) -> Staff | None:
     return session.scalar(select(Staff).where(Staff.code == code))
 
 
+def active_staff(session: Session) -> list[Staff]:
+    return list(session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.code)))
+
+
 def staff_with_role(session: Session, role: str) -> list[Staff]:
     stmt = (
         select(Staff)

@@ -424,3 +424,132 @@ def test_the_menu_shows_each_person_their_pages(app, admin, it):
         assert label in admin.get("/admin/requests").get_data(as_text=True)
     for path in ("/admin/staff", "/admin/faq", "/admin/reminders", "/admin/reminders/audit.csv"):
         assert it.get(path).status_code == 403, path
+
+
+# --- reminder definitions through the form ----------------------------------------------------
+
+
+def _definition(app, code: str) -> reminders.ReminderDefinition | None:
+    with transaction(app) as session:
+        row = reminders.definition_by_code(session, code)
+        if row is not None:
+            _ = row.officer
+        return row
+
+
+UPS = {"code": "ups-check", "title": "ตรวจเครื่องสำรองไฟห้องเซิร์ฟเวอร์", "source": "SOP-TEST", "section": "7.1",
+       "sop_text": "ตรวจสถานะแบตเตอรี่ UPS", "cadence": "weekly", "interval": "2", "month": "", "day": "",
+       "weekday": "4", "lead_days": "1", "role": "it", "officer": "S011", "evidence": "photo",
+       "escalate_after_days": "2", "notice": ""}
+
+
+def test_an_admin_adds_a_reminder_definition_through_the_form(app, admin):
+    page = admin.get("/admin/reminders").get_data(as_text=True)
+    assert 'href="/admin/reminders/new"' in page
+    form = admin.get("/admin/reminders/new")
+    text = form.get_data(as_text=True)
+    assert form.status_code == 200 and "1 = ตุลาคม" in text and "0 = จันทร์" in text and "S011" in text
+    assert 'name="paused"' not in text
+    token = csrf_of(admin, "/admin/reminders/new")
+    answer = admin.post("/admin/reminders/save", data={**UPS, "csrf_token": token})  # working_day unticked
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/admin/reminders")
+    row = _definition(app, "UPS-CHECK")
+    assert row is not None and row.title == UPS["title"] and row.cadence == "weekly" and row.weekday == 4
+    assert row.interval == 2 and row.lead_days == 1 and row.escalate_after_days == 2 and row.evidence == "photo"
+    assert row.role == "it" and row.officer.code == "S011" and not row.working_day and not row.paused
+    assert row.day is None and row.month is None and row.sop_text == "ตรวจสถานะแบตเตอรี่ UPS"
+    listed = admin.get("/admin/reminders").get_data(as_text=True)
+    assert "บันทึกรายการแจ้งเตือน UPS-CHECK แล้ว" in listed
+    assert UPS["title"] in listed and reminders.describe_cadence(row) in listed
+    assert 'href="/admin/reminders/UPS-CHECK/edit"' in listed
+    [entry] = _audited(app, "web.reminder_saved", "UPS-CHECK")
+    assert entry.actor_id is not None
+    # the same code again is refused, not merged into the existing one
+    again = admin.post("/admin/reminders/save", data={**UPS, "title": "ซ้ำ", "csrf_token": token})
+    assert again.status_code == 400 and "รหัส UPS-CHECK มีอยู่แล้ว" in again.get_data(as_text=True)
+    assert _definition(app, "UPS-CHECK").title == UPS["title"]
+
+
+def test_editing_a_definition_keeps_its_code_and_its_pause(app, admin):
+    code, _year, _file = _reminder_with_evidence(app)
+    token = csrf_of(admin, "/admin/reminders")
+    admin.post(f"/admin/reminders/{code}/pause", data={"csrf_token": token})
+    form = admin.get(f"/admin/reminders/{code}/edit").get_data(as_text=True)
+    assert 'value="ทดสอบกู้คืนข้อมูลสำรอง"' in form and '<option value="monthly" selected>' in form
+    assert f'name="original" value="{code}"' in form and 'name="code"' not in form
+    assert admin.get("/admin/reminders/NO-SUCH/edit").status_code == 404
+
+    answer = admin.post("/admin/reminders/save", data={
+        "csrf_token": token, "original": code, "code": "RENAMED", "title": "ทดสอบกู้คืนข้อมูลสำรองประจำปี",
+        "source": "SOP-TEST", "section": "6.4", "cadence": "yearly", "month": "3", "day": "15", "interval": "1",
+        "lead_days": "7", "escalate_after_days": "3", "role": "it", "officer": "", "evidence": "file",
+        "working_day": "1"})
+    assert answer.status_code == 302
+    row = _definition(app, code)
+    assert row.title == "ทดสอบกู้คืนข้อมูลสำรองประจำปี" and row.cadence == "yearly"
+    assert (row.month, row.day, row.lead_days) == (3, 15, 7) and row.working_day and row.paused
+    assert _definition(app, "RENAMED") is None
+    assert len(_audited(app, "web.reminder_saved", code)) == 1
+    assert "ทุกปี วันที่ 15 มีนาคม" in admin.get("/admin/reminders").get_data(as_text=True)
+
+
+def test_a_bad_definition_is_shown_in_thai_with_what_was_entered_and_changes_nothing(app, admin):
+    code, _year, _file = _reminder_with_evidence(app)
+    token = csrf_of(admin, "/admin/reminders")
+    answer = admin.post("/admin/reminders/save", data={
+        "csrf_token": token, "original": code, "title": "ชื่อที่พิมพ์ไว้", "cadence": "weekly", "weekday": "",
+        "interval": "1", "role": "it", "evidence": "file", "notice": "ข้อความประกาศที่พิมพ์ไว้"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "weekly ต้องระบุ weekday (0 = จันทร์ … 6 = อาทิตย์)" in page
+    assert 'value="ชื่อที่พิมพ์ไว้"' in page and "ข้อความประกาศที่พิมพ์ไว้</textarea>" in page
+    assert '<option value="weekly" selected>' in page
+    row = _definition(app, code)
+    assert row.title == "ทดสอบกู้คืนข้อมูลสำรอง" and row.cadence == "monthly"
+    # a new one naming nobody, or someone unknown, is refused too
+    for officer, reason in (("", "ต้องระบุ role หรือ officer"), ("S999", "ไม่พบเจ้าหน้าที่รหัส S999")):
+        answer = admin.post("/admin/reminders/save", data={**UPS, "role": "", "officer": officer,
+                                                           "csrf_token": token})
+        assert answer.status_code == 400 and reason in answer.get_data(as_text=True)
+    assert _definition(app, "UPS-CHECK") is None
+    assert _audited(app, "web.reminder_saved") == []
+
+
+def test_saving_a_definition_needs_an_admin_and_the_csrf_token(app, admin, it):
+    code, _year, _file = _reminder_with_evidence(app)
+    edit = {"original": code, "title": "เปลี่ยนโดยไม่มีสิทธิ์", "cadence": "monthly", "day": "1", "role": "it",
+            "evidence": "file"}
+    for data in (UPS, edit):
+        assert admin.post("/admin/reminders/save", data=data).status_code == 400  # no token
+        assert it.post("/admin/reminders/save", data={**data, "csrf_token": csrf_of(it)}).status_code == 403
+    assert it.get("/admin/reminders/new").status_code == 403
+    assert it.get(f"/admin/reminders/{code}/edit").status_code == 403
+    assert _definition(app, "UPS-CHECK") is None
+    assert _definition(app, code).title == "ทดสอบกู้คืนข้อมูลสำรอง"
+    assert _audited(app, "web.reminder_saved") == []
+
+
+# --- website-request attachments --------------------------------------------------------------
+
+
+def test_a_website_requests_attachments_are_links_on_the_requests_page(app, it):
+    now = utcnow()
+    with transaction(app) as session:
+        malee = staff_by_code(session, "S021")
+        web = web_requests.create(session, malee, {"title": "ประกาศรับสมัครพยาบาล", "details": "x" * 30,
+                                                   "source": "กลุ่มงานการพยาบาล", "category": "news",
+                                                   "attachments": ["m-web-1", "m-web-2", "m-web-3"]}, now)
+        stored, failed, pending = session.scalars(select(TicketPhoto).where(TicketPhoto.web_request_id == web.id)
+                                                  .order_by(TicketPhoto.id))
+        stored.status, stored.data, stored.content_type, stored.size = "stored", b"%PDF-1.4 poster", \
+            "application/pdf", 15
+        failed.status, failed.error = "failed", "too large"
+        ids = stored.id, failed.id, pending.id
+
+    page = it.get("/admin/requests?kind=web").get_data(as_text=True)
+    row = page.split('id="web-requests"')[1]
+    assert f'href="/admin/files/{ids[0]}"' in row and f"ไฟล์ #{ids[0]}" in row
+    assert f'href="/admin/files/{ids[1]}"' not in row and f'href="/admin/files/{ids[2]}"' not in row
+    assert f"#{ids[1]}" in row and "รับไฟล์ไม่สำเร็จ" in row
+    assert f"#{ids[2]}" in row and "ยังไม่ได้รับไฟล์จาก LINE" in row
+    assert it.get(f"/admin/files/{ids[0]}").data == b"%PDF-1.4 poster"

@@ -49,7 +49,8 @@ def csrf_of(client, path: str = "/admin/tickets") -> str:
 
 def admin_routes(app) -> list[tuple[str, str, tuple[str, ...]]]:
     """Every GET route under /admin but the login page, with sample arguments, and who may see it."""
-    samples = {"number": "INC-2570-0001", "file_id": "1", "staff_code": "S021", "faq_id": "faq-vpn"}
+    samples = {"number": "INC-2570-0001", "file_id": "1", "staff_code": "S021", "faq_id": "faq-vpn",
+               "reminder_code": "BACKUP-TEST"}
     found = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or rule.endpoint in ("admin.login", "admin.logout"):

@@ -13,12 +13,28 @@ from bot.database import get_db
 from models import accounts, web_requests
 from models.accounts import AccountRequest
 from models.approvals import Approval
+from models.tickets import PHOTO_FAILED, PHOTO_PENDING, PHOTO_STORED, TicketPhoto
 from models.web_requests import WebRequest
 
 PAGE_SIZE = 100
 KINDS = {"acc": "คำขอบัญชีผู้ใช้ (ACC)", "web": "คำขอเผยแพร่เว็บไซต์ (WEB)"}
 DECISIONS = {"pending": "รอพิจารณา", "approved": "อนุมัติ", "rejected": "ไม่อนุมัติ"}
+FILE_STATES = {PHOTO_PENDING: "ยังไม่ได้รับไฟล์จาก LINE", PHOTO_FAILED: "รับไฟล์ไม่สำเร็จ",
+               PHOTO_STORED: "ไม่มีข้อมูลไฟล์"}
 NAV.append(("admin.requests_page", "คำขอบัญชี/เว็บไซต์", IT_PAGES))
+
+
+def _attachments(session: Any, ids: set[int]) -> dict[int, list[tuple[int, str, str, bool]]]:
+    """The files each website request came with: (id, status, content type, kept), without their bytes."""
+    found: dict[int, list[tuple[int, str, str, bool]]] = {}
+    if not ids:
+        return found
+    rows = session.execute(select(TicketPhoto.id, TicketPhoto.web_request_id, TicketPhoto.status,
+                                  TicketPhoto.content_type, TicketPhoto.data.is_not(None))
+                           .where(TicketPhoto.web_request_id.in_(ids)).order_by(TicketPhoto.id))
+    for file_id, request_id, status, content_type, kept in rows:
+        found.setdefault(request_id, []).append((file_id, status, content_type or "", bool(kept)))
+    return found
 
 
 def _approvals(session: Any, ids: set[int]) -> dict[int, Approval]:
@@ -57,6 +73,8 @@ def requests_page() -> Any:
             web_rows = list(session.scalars(stmt))
             for web in web_rows:
                 _ = web.requester, web.work_group, web.webmaster, web.taken_down_by
+        attachments = _attachments(session, {web.id for web in web_rows})
         approvals = _approvals(session, {r.approval_id for r in [*account_rows, *web_rows] if r.approval_id})
     return render_template("admin/requests.html", account_rows=account_rows, web_rows=web_rows, approvals=approvals,
-                           wanted=wanted, states=states, kinds=KINDS, decisions=DECISIONS, limit=PAGE_SIZE)
+                           wanted=wanted, states=states, kinds=KINDS, decisions=DECISIONS, limit=PAGE_SIZE,
+                           attachments=attachments, file_states=FILE_STATES)
