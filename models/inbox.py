@@ -108,16 +108,7 @@ def due_events(session: Session, now: datetime, limit: int = 100) -> list[InboxE
         .order_by(InboxEvent.event_ts, InboxEvent.id)
         .limit(limit)
     )
-    ready: list[InboxEvent] = []
-    blocked: set[str] = set()
-    for row in session.scalars(stmt):
-        if row.chat_id in blocked:
-            continue
-        if row.next_attempt_at > now:
-            blocked.add(row.chat_id)
-            continue
-        ready.append(row)
-    return ready
+    return list(session.scalars(stmt))
 
 
 def mark_processed(row: InboxEvent, now: datetime, status: str = DONE) -> None:

@@ -103,18 +103,7 @@ def due_messages(session: Session, now: datetime, limit: int = 50) -> list[Outbo
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    ready: list[OutboxMessage] = []
-    blocked: set[str] = set()
-    for row in session.scalars(stmt):
-        if row.to_id in blocked:
-            continue
-        if row.next_attempt_at > now:
-            blocked.add(row.to_id)
-            continue
-        ready.append(row)
-        if len(ready) >= limit:
-            break
-    return ready
+    return list(session.scalars(stmt))
 
 
 def mark_sent(row: OutboxMessage, now: datetime, via: str, status: int) -> None:
