@@ -335,10 +335,10 @@ def reminders_audit(fiscal_year: int, as_html: bool) -> None:
     from flask import render_template
     from sqlalchemy import select
 
-    from handlers.thai_dates import thai_datetime
     from models import reminders
     from models.numbering import BANGKOK
     from models.org import Organization
+    from models.thai_dates import thai_datetime
 
     now = utcnow()
     today = now.astimezone(BANGKOK).date()

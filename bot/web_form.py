@@ -8,9 +8,9 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.thai_dates import thai_date
 from models.approvals import Approval
 from models.org import Organization
+from models.thai_dates import thai_date
 from models.web_requests import WebRequest
 
 

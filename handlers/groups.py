@@ -5,9 +5,9 @@ from __future__ import annotations
 from handlers import acl, texts
 from handlers.context import Context
 from handlers.messages import text
-from handlers.thai_dates import thai_datetime
 from models import audit, groups
 from models.org import staff_with_role
+from models.thai_dates import thai_datetime
 
 BIND_COMMANDS = {"/itgroup", "/bind"}
 HELP_COMMANDS = {"/help", "/เมนู", "/วิธีใช้"}

@@ -10,9 +10,9 @@ from handlers import acl, texts, ticket_cards
 from handlers.context import Context
 from handlers.conversation import END, Dialog, Route, any_text, message_type_is
 from handlers.messages import message_action, postback_action, text
-from handlers.thai_dates import thai_time
 from models import tickets
 from models.org import staff_with_role
+from models.thai_dates import thai_time
 from models.tickets import Change
 
 RESOLVE_DIALOG = "inc_resolve"

@@ -12,11 +12,11 @@ from handlers.accounts import find_staff, task_to_owner
 from handlers.context import Context
 from handlers.conversation import END, Dialog, Route, any_text, postback_is
 from handlers.messages import postback_action, text
-from handlers.thai_dates import BANGKOK, thai_date
 from knowledge.normalize import normalize
 from models import accounts
 from models.accounts import LEAVER_KINDS
 from models.org import staff_by_code
+from models.thai_dates import BANGKOK, thai_date
 
 DIALOG = "leaver"
 PICK = "lv"

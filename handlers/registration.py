@@ -5,9 +5,9 @@ from __future__ import annotations
 from handlers import menu, texts
 from handlers.context import Context
 from handlers.messages import text
-from handlers.thai_dates import thai_datetime
 from models import registration
 from models.registration import Outcome
+from models.thai_dates import thai_datetime
 
 
 def handle_unknown(ctx: Context) -> None:

@@ -15,11 +15,11 @@ from handlers import postback, texts
 from handlers.context import Context, Settings
 from handlers.conversation import END, Dialog, Route, any_text, message_type_is
 from handlers.messages import Message, bubble, postback_action, text
-from handlers.thai_dates import thai_date, thai_datetime
 from models import outbox, reminders, work_calendar
 from models.numbering import BANGKOK
 from models.org import Staff, active_staff, staff_by_code, staff_with_role
 from models.reminders import Change, ReminderOccurrence
+from models.thai_dates import thai_date, thai_datetime
 
 DONE, SNOOZE, ASSIGN = "rmd", "rms", "rma"
 DIALOG = "reminder"
@@ -27,17 +27,13 @@ CAROUSEL_MAX = 12
 SOP_TEXT_MAX = 280
 
 
-def _day(day: date) -> str:
-    return thai_date(datetime(day.year, day.month, day.day, 12, tzinfo=BANGKOK))
-
-
 def card(occ: ReminderOccurrence, today: date, buttons: bool = True, note: str = "") -> dict[str, Any]:
     """One bubble (the contents of a flex message) for one occurrence."""
     defn = occ.definition
-    lines = [texts.RMD_MOVED.format(due=_day(occ.due_on), nominal=_day(occ.nominal_on))
-             if occ.due_on != occ.nominal_on else texts.RMD_DUE.format(due=_day(occ.due_on))]
+    lines = [texts.RMD_MOVED.format(due=thai_date(occ.due_on), nominal=thai_date(occ.nominal_on))
+             if occ.due_on != occ.nominal_on else texts.RMD_DUE.format(due=thai_date(occ.due_on))]
     if occ.snoozed_until:
-        lines.append(texts.RMD_POSTPONED.format(until=_day(occ.snoozed_until), reason=occ.snooze_reason or "-"))
+        lines.append(texts.RMD_POSTPONED.format(until=thai_date(occ.snoozed_until), reason=occ.snooze_reason or "-"))
     if occ.effective_due < today:
         lines.append(texts.RMD_OVERDUE.format(days=(today - occ.effective_due).days))
     if note:
@@ -153,7 +149,7 @@ def _occurrence(ctx: Context) -> ReminderOccurrence | None:
 def _say_already(ctx: Context, occ: ReminderOccurrence) -> None:
     who = occ.done_by.first_name if occ.done_by else "-"
     when = thai_datetime(occ.done_at) if occ.done_at else "-"
-    ctx.reply(text(texts.RMD_ALREADY_DONE.format(title=occ.definition.title, due=_day(occ.due_on), name=who,
+    ctx.reply(text(texts.RMD_ALREADY_DONE.format(title=occ.definition.title, due=thai_date(occ.due_on), name=who,
                                                  when=when)))
 
 
@@ -186,7 +182,7 @@ def _complete(ctx: Context, occ_id: int, kind: str = "", words: str = "", messag
     if change is Change.ALREADY:
         _say_already(ctx, occ)
         return True
-    title, due = occ.definition.title, _day(occ.due_on)
+    title, due = occ.definition.title, thai_date(occ.due_on)
     ctx.reply(text(texts.RMD_RECORDED.format(title=title, due=due, name=ctx.staff.first_name,
                                              when=thai_datetime(ctx.now))))
     # The others it went to need not do it again; a supervisor hears only if it was escalated to them.
@@ -220,7 +216,7 @@ def _evidence_unexpected(ctx: Context, data: dict[str, Any], state: str) -> None
     if state == "evidence":
         ctx.reply(text(texts.RMD_EVIDENCE_WRONG[occ.definition.evidence]))
     else:
-        ctx.reply(text(texts.RMD_ASK_REASON.format(until=_day(date.fromisoformat(data["until"])))))
+        ctx.reply(text(texts.RMD_ASK_REASON.format(until=thai_date(date.fromisoformat(data["until"])))))
 
 
 def on_snooze(ctx: Context) -> None:
@@ -238,7 +234,7 @@ def on_snooze(ctx: Context) -> None:
     cal = work_calendar.load(ctx.session)
     base = max(today, occ.effective_due)
     until = base + timedelta(days=7) if days == "7" else cal.add_working_days(base, int(days))
-    ctx.reply(text(texts.RMD_ASK_REASON.format(until=_day(until))))
+    ctx.reply(text(texts.RMD_ASK_REASON.format(until=thai_date(until))))
     CONVERSATIONS.start(ctx, DIALOG, "reason", {"o": occ.id, "until": until.isoformat()})
 
 
@@ -249,7 +245,7 @@ def _reason(ctx: Context, data: dict[str, Any]) -> str:
     if occ is None:
         ctx.reply(text(texts.RMD_UNKNOWN))
     elif change is Change.DONE:
-        ctx.reply(text(texts.RMD_SNOOZED.format(title=occ.definition.title, until=_day(until))))
+        ctx.reply(text(texts.RMD_SNOOZED.format(title=occ.definition.title, until=thai_date(until))))
     elif change is Change.BAD_DATE:
         ctx.reply(text(texts.RMD_BAD_SNOOZE))
     elif change is Change.NOT_ALLOWED:

@@ -76,7 +76,7 @@ def _campaigns_of(session: Session) -> list[reviews.ReviewCampaign]:
 
 
 def _date(moment: datetime) -> str:
-    from handlers.thai_dates import thai_date
+    from models.thai_dates import thai_date
 
     return thai_date(moment)
 

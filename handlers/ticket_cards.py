@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.messages import Message, bubble, message_action, postback_action, text
-from handlers.thai_dates import thai_datetime
+from models.thai_dates import thai_datetime
 from models.tickets import Ticket
 
 CAROUSEL_MAX = 12

@@ -13,9 +13,9 @@ from handlers import texts, ticket_cards
 from handlers.context import Context, Settings
 from handlers.incidents import push_to_it
 from handlers.messages import text
-from handlers.thai_dates import thai_datetime
 from models import audit, tickets
 from models.org import Staff, get_setting, set_setting, staff_with_role
+from models.thai_dates import thai_datetime
 from models.tickets import BANGKOK
 
 DIGEST_SETTING = "it_digest.last_sent"

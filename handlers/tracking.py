@@ -8,8 +8,8 @@ import re
 from handlers import acl, texts, ticket_cards
 from handlers.context import Context
 from handlers.messages import text
-from handlers.thai_dates import thai_datetime
 from models import tickets
+from models.thai_dates import thai_datetime
 
 NUMBER = re.compile(r"\b(INC-\d{4}-\d{4,})\b", re.IGNORECASE)
 

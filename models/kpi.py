@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from models.numbering import BANGKOK
 from models.reminders import MISSED, ReminderOccurrence
 from models.reviews import ReviewCampaign, ReviewItem
 from models.sop_answers import SopAnswer
+from models.thai_dates import thai_date, thai_datetime
 from models.tickets import (
     CATEGORIES,
     CLOSED,
@@ -58,18 +59,6 @@ LONG_OUTAGE_GOAL = 0  # key process 2: critical systems down for more than 12 ho
 def month_label(year: int, month: int) -> str:
     """"ต.ค. 69": Thai month and the last two digits of the Buddhist-Era year."""
     return f"{THAI_MONTHS[month - 1]} {(year + 543) % 100:02d}"
-
-
-def thai_date(day: date | datetime) -> str:
-    """"1 ต.ค. 2569" (Bangkok date when given a moment)."""
-    if isinstance(day, datetime):
-        day = day.astimezone(BANGKOK).date()
-    return f"{day.day} {THAI_MONTHS[day.month - 1]} {day.year + 543}"
-
-
-def thai_datetime(moment: datetime) -> str:
-    local = moment.astimezone(BANGKOK)
-    return f"{thai_date(local)} {local:%H:%M}"
 
 
 # Statistics -------------------------------------------------------------------------------------

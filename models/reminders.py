@@ -35,6 +35,7 @@ from models.approvals import supervisor_of
 from models.base import Base, UTCDateTime
 from models.numbering import BANGKOK
 from models.org import ROLES, Staff, staff_by_code, staff_with_role
+from models.thai_dates import thai_date, thai_datetime
 from models.tickets import TicketPhoto
 from models.work_calendar import WorkCalendar
 
@@ -558,10 +559,8 @@ def audit_rows(session: Session, year: int, today: date) -> list[list[str]]:
     """One row per occurrence due in the fiscal year: what an internal-control review asks for.
     Dates are Buddhist Era; 'late' compares the day it was done with the due date (a postponement
     is shown, not excused)."""
-    from pythainlp.util import thai_strftime
-
     def day(d: date | None) -> str:
-        return thai_strftime(datetime(d.year, d.month, d.day), "%-d %b %Y") if d else ""
+        return thai_date(d) if d else ""
 
     rows = []
     for occ in occurrences_in_fiscal_year(session, year):
@@ -587,7 +586,7 @@ def audit_rows(session: Session, year: int, today: date) -> list[list[str]]:
             defn.code, defn.title, defn.source, defn.section, str(fiscal_year_of(occ.due_on)), day(occ.nominal_on),
             day(occ.due_on) if occ.due_on != occ.nominal_on else "", day(occ.snoozed_until), occ.snooze_reason,
             people, state,
-            thai_strftime(occ.done_at.astimezone(BANGKOK), "%-d %b %Y %H:%M") if occ.done_at else "",
+            thai_datetime(occ.done_at) if occ.done_at else "",
             occ.done_by.name if occ.done_by else "", evidence, late,
             occ.escalated_to.name if occ.escalated_to else "",
         ])

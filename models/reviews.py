@@ -17,6 +17,7 @@ from models.approvals import supervisor_of
 from models.base import Base, UTCDateTime
 from models.numbering import BANGKOK, next_number
 from models.org import Staff, System, staff_with_role
+from models.thai_dates import thai_datetime
 
 DECISIONS = {"keep": "คงไว้", "change": "ปรับสิทธิ์", "revoke": "ยกเลิก"}
 
@@ -156,7 +157,6 @@ def overdue(session: Session, now: datetime, remind_every: timedelta) -> tuple[l
 
 def to_csv(session: Session, year: int) -> str:
     """The review record of one year, a line per account, dates in the Buddhist Era."""
-    from pythainlp.util import thai_strftime
 
     campaign = session.scalar(select(ReviewCampaign).where(ReviewCampaign.year == year))
     out = io.StringIO()
@@ -167,7 +167,7 @@ def to_csv(session: Session, year: int) -> str:
         return out.getvalue()
     for item in session.scalars(select(ReviewItem).where(ReviewItem.campaign_id == campaign.id)
                                 .order_by(ReviewItem.id)):
-        when = thai_strftime(item.decided_at.astimezone(BANGKOK), "%-d %b %Y %H:%M") if item.decided_at else ""
+        when = thai_datetime(item.decided_at) if item.decided_at else ""
         writer.writerow([year, item.staff.code, item.staff.name, item.system.name, item.rights,
                          item.supervisor.name, DECISIONS.get(item.decision or "", "ยังไม่ทบทวน"),
                          item.decided_by.name if item.decided_by else "", when, item.request_number])

@@ -16,6 +16,7 @@ from models import audit
 from models.base import Base, UTCDateTime
 from models.numbering import BANGKOK, next_number
 from models.org import Staff, WorkGroup, staff_with_role
+from models.thai_dates import thai_date
 
 # §1 of the announcement: where on the website an item goes.
 CATEGORIES: dict[str, str] = {
@@ -193,10 +194,8 @@ def webmasters(session: Session) -> list[Staff]:
 
 def yearly_csv(session: Session, fiscal_year: int) -> str:
     """Every request of a Thai fiscal year (BE) with its outcome."""
-    from pythainlp.util import thai_strftime
-
     def when(moment: datetime | None) -> str:
-        return thai_strftime(moment.astimezone(BANGKOK), "%-d %b %Y") if moment else ""
+        return thai_date(moment) if moment else ""
 
     out = io.StringIO()
     writer = csv.writer(out)

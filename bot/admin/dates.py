@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pythainlp.util import thai_strftime
 
 from bot.admin import bp
+from models.thai_dates import thai_date
 
 
 @bp.app_template_filter("be_date")
@@ -14,7 +15,7 @@ def be_date(day: date | None) -> str:
     """A due date, a delegation's first or last day: 5 ม.ค. 2570; '-' when there is none."""
     if day is None:
         return "-"
-    return thai_strftime(datetime(day.year, day.month, day.day), "%-d %b %Y")
+    return thai_date(day)
 
 
 @bp.app_template_filter("be_month")

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from bot.admin import NAV, bp
 from bot.admin.auth import IT_PAGES, current_staff, require
 from bot.database import get_db
-from handlers.thai_dates import thai_datetime
 from models import tickets
 from models.org import Staff, staff_with_role
+from models.thai_dates import thai_datetime
 from models.tickets import Ticket, TicketEvent, TicketPhoto
 
 PAGE_SIZE = 50
