@@ -196,11 +196,7 @@ def _complete(ctx: Context, occ_id: int, kind: str = "", words: str = "", messag
 
 
 def _evidence_text(ctx: Context, data: dict[str, Any]) -> str | None:
-    occ = ctx.session.get(ReminderOccurrence, int(data.get("o", 0)))
-    if occ is None:
-        ctx.reply(text(texts.RMD_UNKNOWN))
-        return END
-    return END if _complete(ctx, occ.id, "text", ctx.text or "") else None
+    return END if _complete(ctx, int(data.get("o", 0)), "text", ctx.text or "") else None
 
 
 def _evidence_content(ctx: Context, data: dict[str, Any]) -> str | None:

@@ -452,6 +452,14 @@ class Change(Enum):
     BAD_DATE = "bad_date"
 
 
+def _actable(session: Session, occ_id: int, staff: Staff) -> tuple[Change | None, ReminderOccurrence | None]:
+    """The occurrence, and why this person may not act on it (None when they may)."""
+    occ = session.get(ReminderOccurrence, occ_id)
+    if occ is None:
+        return Change.NOT_FOUND, None
+    return (None if may_act(session, occ, staff) else Change.NOT_ALLOWED), occ
+
+
 def evidence_accepted(required: str, kind: str, words: str = "") -> bool:
     """A photo proves a photo; a file or a photo of a document proves a file; text must say something."""
     if required == "none":
@@ -466,11 +474,9 @@ def evidence_accepted(required: str, kind: str, words: str = "") -> bool:
 def complete(session: Session, occ_id: int, staff: Staff, now: datetime, kind: str = "", words: str = "",
              message_id: str = "") -> tuple[Change, ReminderOccurrence | None]:
     """Done once, by someone entitled, with the evidence the definition requires."""
-    occ = session.get(ReminderOccurrence, occ_id)
-    if occ is None:
-        return Change.NOT_FOUND, None
-    if not may_act(session, occ, staff):
-        return Change.NOT_ALLOWED, occ
+    refused, occ = _actable(session, occ_id, staff)
+    if refused is not None:
+        return refused, occ
     if occ.state != OPEN:
         return Change.ALREADY, occ
     if not evidence_accepted(occ.definition.evidence, kind, words):
@@ -496,11 +502,9 @@ def snooze(session: Session, occ_id: int, staff: Staff, until: date, reason: str
            ) -> tuple[Change, ReminderOccurrence | None]:
     """Postponed to a later day with a reason: reminded again that day; overdue and escalation count
     from then."""
-    occ = session.get(ReminderOccurrence, occ_id)
-    if occ is None:
-        return Change.NOT_FOUND, None
-    if not may_act(session, occ, staff):
-        return Change.NOT_ALLOWED, occ
+    refused, occ = _actable(session, occ_id, staff)
+    if refused is not None:
+        return refused, occ
     today = now.astimezone(BANGKOK).date()
     if until <= today or until > today + timedelta(days=90):
         return Change.BAD_DATE, occ
@@ -519,10 +523,10 @@ def snooze(session: Session, occ_id: int, staff: Staff, until: date, reason: str
 
 def assign(session: Session, occ_id: int, staff: Staff, to: Staff, now: datetime
            ) -> tuple[Change, ReminderOccurrence | None]:
-    occ = session.get(ReminderOccurrence, occ_id)
-    if occ is None:
-        return Change.NOT_FOUND, None
-    if not may_act(session, occ, staff) or all(c.id != to.id for c in colleagues(session, occ, staff)):
+    refused, occ = _actable(session, occ_id, staff)
+    if refused is not None:
+        return refused, occ
+    if all(c.id != to.id for c in colleagues(session, occ, staff)):
         return Change.NOT_ALLOWED, occ
     changed = session.execute(
         update(ReminderOccurrence).where(ReminderOccurrence.id == occ_id, ReminderOccurrence.state == OPEN)
