@@ -15,13 +15,10 @@ import pytest
 import time_machine
 from werkzeug.serving import make_server
 
-from models import web_login
-from models.base import utcnow
-from models.org import staff_by_code
+from tests.test_admin_web import PASSWORD, enrol
 from tests.test_kpi import NOW, seeded  # noqa: F401  (the fixture)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
 
@@ -49,9 +46,8 @@ def _distinct_colours(page, png: bytes) -> int:
         return seen.size; }""", data_url)
 
 
-def test_login_filter_dashboard_and_export_in_chromium(server, seeded, tmp_path):  # noqa: F811
-    with seeded.transaction() as session:
-        secret = web_login.set_password(session, staff_by_code(session, "S011"), PASSWORD, utcnow()).secret
+def test_login_filter_dashboard_and_export_in_chromium(app, server, seeded, tmp_path):  # noqa: F811
+    secret = enrol(app, "S011")
     with time_machine.travel(NOW, tick=True), playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:

@@ -6,27 +6,18 @@ from __future__ import annotations
 import csv
 import io
 
-import pyotp
 import time_machine
 from openpyxl import load_workbook
 
-from models import kpi, web_login
+from models import kpi
 from models.base import utcnow
-from models.org import staff_by_code
 from models.tickets import ServiceLevel
+from tests.test_admin_web import enrol, login
 from tests.test_kpi import NOW, seeded  # noqa: F401  (the fixture)
 
-PASSWORD = "correct horse battery"
 
-
-def _login(client, db, code: str) -> None:
-    with db.transaction() as session:
-        secret = web_login.set_password(session, staff_by_code(session, code), PASSWORD, utcnow()).secret
-    page = client.get("/admin/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    answer = client.post("/admin/login", data={"csrf_token": token, "code": code, "password": PASSWORD,
-                                               "otp": pyotp.TOTP(secret).now()})
-    assert answer.status_code == 302
+def _login(client, app, code: str) -> None:
+    assert login(client, code, enrol(app, code)).status_code == 302
 
 
 def _report(db, app, quarter=None) -> kpi.KpiReport:
@@ -37,7 +28,7 @@ def _report(db, app, quarter=None) -> kpi.KpiReport:
 
 def test_the_dashboard_shows_the_indicators_and_charts(app, seeded, client):  # noqa: F811
     with time_machine.travel(NOW, tick=True):
-        _login(client, seeded, "S011")
+        _login(client, app, "S011")
         page = client.get("/admin/kpi?year=2570").get_data(as_text=True)
         report = _report(seeded, app)
     assert "ปีงบประมาณ 2570" in page and "1 ต.ค. 2569 – 30 ก.ย. 2570" in page
@@ -51,7 +42,7 @@ def test_the_dashboard_shows_the_indicators_and_charts(app, seeded, client):  # 
 
 def test_a_quarter_and_a_bad_period(app, seeded, client):  # noqa: F811
     with time_machine.travel(NOW, tick=True):
-        _login(client, seeded, "S001")
+        _login(client, app, "S001")
         page = client.get("/admin/kpi?year=2570&quarter=2").get_data(as_text=True)
         assert "ไตรมาส 2" in page and "1 ม.ค. 2570 – 31 มี.ค. 2570" in page
         assert client.get("/admin/kpi?year=2570&quarter=5").status_code == 400
@@ -59,7 +50,7 @@ def test_a_quarter_and_a_bad_period(app, seeded, client):  # noqa: F811
 
 def test_the_excel_and_csv_exports_hold_the_same_figures(app, seeded, client):  # noqa: F811
     with time_machine.travel(NOW, tick=True):
-        _login(client, seeded, "S011")
+        _login(client, app, "S011")
         xlsx = client.get("/admin/kpi.xlsx?year=2570")
         text = client.get("/admin/kpi.csv?year=2570")
         report = _report(seeded, app)
