@@ -13,6 +13,7 @@ from handlers.context import Context, Settings
 from handlers.messages import Message, bubble, postback_action, text
 from models import accounts, reviews
 from models.reviews import DECISIONS, ReviewItem
+from models.thai_dates import thai_date
 
 DECIDE = "rv"
 CAROUSEL_MAX = 12
@@ -45,7 +46,7 @@ def run(session: Session, now: datetime, settings: Settings) -> int:
             if reviewer.line_user_id and items:
                 due = campaign.due_at
                 ctx.push(reviewer.line_user_id, text(texts.REVIEW_START.format(
-                    year=year, count=len(items), due=_date(due))), *item_cards(items, year))
+                    year=year, count=len(items), due=thai_date(due))), *item_cards(items, year))
                 sent += 1
     remind, escalated = reviews.overdue(session, now, REMIND_EVERY)
     for reviewer in remind:
@@ -73,12 +74,6 @@ def _campaigns_of(session: Session) -> list[reviews.ReviewCampaign]:
     from sqlalchemy import select
 
     return list(session.scalars(select(reviews.ReviewCampaign).order_by(reviews.ReviewCampaign.year)))
-
-
-def _date(moment: datetime) -> str:
-    from models.thai_dates import thai_date
-
-    return thai_date(moment)
 
 
 def on_decide(ctx: Context) -> None:
