@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.admin import NAV, bp
 from bot.admin.auth import IT_PAGES, require
@@ -17,6 +18,7 @@ from models.tickets import PHOTO_FAILED, PHOTO_PENDING, PHOTO_STORED, TicketPhot
 from models.web_requests import WebRequest
 
 PAGE_SIZE = 100
+R = TypeVar("R", AccountRequest, WebRequest)
 KINDS = {"acc": "คำขอบัญชีผู้ใช้ (ACC)", "web": "คำขอเผยแพร่เว็บไซต์ (WEB)"}
 DECISIONS = {"pending": "รอพิจารณา", "approved": "อนุมัติ", "rejected": "ไม่อนุมัติ"}
 FILE_STATES = {PHOTO_PENDING: "ยังไม่ได้รับไฟล์จาก LINE", PHOTO_FAILED: "รับไฟล์ไม่สำเร็จ",
@@ -47,6 +49,19 @@ def _approvals(session: Any, ids: set[int]) -> dict[int, Approval]:
     return rows
 
 
+def _latest(session: Session, model: type[R], state: str, shown: tuple[str, ...]) -> list[R]:
+    """The newest requests of one kind (in one state), with the people shown loaded before the
+    session closes."""
+    stmt = select(model).order_by(model.id.desc()).limit(PAGE_SIZE)
+    if state:
+        stmt = stmt.where(model.state == state)
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        for name in shown:
+            getattr(row, name)
+    return rows
+
+
 @bp.get("/requests")
 @require(*IT_PAGES)
 def requests_page() -> Any:
@@ -60,19 +75,11 @@ def requests_page() -> Any:
     web_rows: list[WebRequest] = []
     with get_db().transaction() as session:
         if wanted["kind"] in ("", "acc") and (not wanted["state"] or wanted["state"] in accounts.STATE_NAMES):
-            stmt = select(AccountRequest).order_by(AccountRequest.id.desc()).limit(PAGE_SIZE)
-            if wanted["state"]:
-                stmt = stmt.where(AccountRequest.state == wanted["state"])
-            account_rows = list(session.scalars(stmt))
-            for acc in account_rows:
-                _ = acc.requester, acc.subject, acc.system, acc.done_by
+            account_rows = _latest(session, AccountRequest, wanted["state"],
+                                   ("requester", "subject", "system", "done_by"))
         if wanted["kind"] in ("", "web") and (not wanted["state"] or wanted["state"] in web_requests.STATE_NAMES):
-            stmt = select(WebRequest).order_by(WebRequest.id.desc()).limit(PAGE_SIZE)
-            if wanted["state"]:
-                stmt = stmt.where(WebRequest.state == wanted["state"])
-            web_rows = list(session.scalars(stmt))
-            for web in web_rows:
-                _ = web.requester, web.work_group, web.webmaster, web.taken_down_by
+            web_rows = _latest(session, WebRequest, wanted["state"],
+                               ("requester", "work_group", "webmaster", "taken_down_by"))
         attachments = _attachments(session, {web.id for web in web_rows})
         approvals = _approvals(session, {r.approval_id for r in [*account_rows, *web_rows] if r.approval_id})
     return render_template("admin/requests.html", account_rows=account_rows, web_rows=web_rows, approvals=approvals,
