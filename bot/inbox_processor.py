@@ -44,18 +44,38 @@ def process_once(
 
 
 def _record_failure(db: Database, row_id: int, exc: Exception, now: datetime) -> None:
+    """Count the failed attempt in its own transaction, then (on giving up) tell the person in
+    another: a notice that cannot be written must not undo the count, or the event would stay
+    pending for ever and hold back its chat."""
     # Type and place only: exception messages can quote what the user wrote.
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else "?"
     error = f"{type(exc).__name__} at {where}"
     log.error("inbox event %d failed: %s", row_id, error)
-    with db.transaction() as session:
-        row = session.get(InboxEvent, row_id)
-        if row is None:
-            return
-        gave_up = inbox.record_failure(row, now, error)
-        target = row.payload.get("source", {}) if isinstance(row.payload, dict) else {}
-        user_id = target.get("userId") if isinstance(target, dict) else None
-        if gave_up and user_id and target.get("type") == "user":
+    try:
+        with db.transaction() as session:
+            row = session.get(InboxEvent, row_id)
+            if row is None:
+                return
+            gave_up = inbox.record_failure(row, now, error)
+            notify = _user_to_tell(row.payload) if gave_up else None
+    except Exception as failure:  # the database itself failed: the event is retried on the next tick
+        log.error("inbox event %d: the failure could not be recorded (%s)", row_id, type(failure).__name__)
+        return
+    if notify is None:
+        return
+    try:
+        with db.transaction() as session:
             # The person must not be left waiting in silence; the admin sees the failed row.
-            outbox.enqueue(session, user_id, [text(texts.SYSTEM_ERROR)], now, inbox_event_id=row.id)
+            outbox.enqueue(session, notify, [text(texts.SYSTEM_ERROR)], now, inbox_event_id=row_id)
+    except Exception as failure:
+        log.error("inbox event %d: the failure notice could not be queued (%s)", row_id, type(failure).__name__)
+
+
+def _user_to_tell(payload: object) -> str | None:
+    """The 1:1 chat of a failed event, only if its id is one LINE could have sent."""
+    source = payload.get("source") if isinstance(payload, dict) else None
+    if not isinstance(source, dict) or source.get("type") != "user":
+        return None
+    user_id = source.get("userId")
+    return user_id if isinstance(user_id, str) and inbox.SOURCE_IDS["userId"].fullmatch(user_id) else None

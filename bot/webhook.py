@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
@@ -14,7 +15,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.database import get_db
 from models.base import utcnow
-from models.inbox import store_events
+from models.inbox import refusal, store_events
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ def callback():  # type: ignore[no-untyped-def]
         log.warning("webhook: rejected a request with a missing or invalid signature")
         abort(400, description="invalid signature")
     events = _parse_events(body)
+    refused = Counter(reason for reason in (refusal(event, utcnow()) for event in events) if reason)
+    if refused:
+        # Counts and reasons only: the events themselves may carry message text and LINE ids.
+        log.warning("webhook: refused %s", ", ".join(f"{n} event(s): {why}" for why, n in sorted(refused.items())))
     try:
         with get_db().transaction() as session:
             added = store_events(session, events, utcnow())

@@ -24,7 +24,7 @@ from bot.relay import relay_once
 from bot.worker_lock import WorkerAlreadyRunning, WorkerLock
 from handlers import approval_reminders, quota, reminders, reviews, sop, ticket_schedule, website
 from handlers.context import Settings
-from models import message_quota, privacy
+from models import groups, message_quota, privacy
 from models.base import utcnow
 from models.tickets import ServiceLevel
 
@@ -99,19 +99,36 @@ class Worker:
             return reminders.run(session, utcnow(), handler_settings(self.app))
 
     def check_quota(self) -> bool:
-        """LINE's message quota, read once a day; True when the admins were warned."""
+        """LINE's message quota, read once a day (and at once when the pushes sent since the last
+        reading, group members counted, may have passed the warning share); the size of each group
+        chat the bot pushes to, with it. True when the admins were warned."""
         with self.app.app_context():
             db = get_db()
+            now, settings = utcnow(), handler_settings(self.app)
             with db.transaction() as session:
-                if message_quota.read_today(session, utcnow()):
-                    return False
+                read = not message_quota.read_today(session, now) or quota.estimate_passes_warning(
+                    session, now, settings)
+                chats = groups.active_chat_ids(session) if read else groups.chats_of_unknown_size(session)
+            sizes = self._group_sizes(chats)  # network calls, outside any transaction
+            reading = None
+            if read:
+                try:
+                    reading = self.line.message_quota()
+                except Exception as exc:
+                    log.warning("message quota not read: %s", type(exc).__name__)
+            with db.transaction() as session:
+                for chat, size in sizes.items():
+                    groups.set_member_count(session, chat, size, now)
+                return reading is not None and quota.record(session, now, *reading, settings)
+
+    def _group_sizes(self, chats: list[str]) -> dict[str, int]:
+        sizes = {}
+        for chat in chats:
             try:
-                limit, used = self.line.message_quota()  # outside any transaction: a network call
+                sizes[chat] = self.line.group_member_count(chat)
             except Exception as exc:
-                log.warning("message quota not read: %s", type(exc).__name__)
-                return False
-            with db.transaction() as session:
-                return quota.record(session, utcnow(), limit, used, handler_settings(self.app))
+                log.warning("group size not read: %s", type(exc).__name__)
+        return sizes
 
     def purge_personal_data(self) -> dict[str, int]:
         """Retention (PDPA): content past its configured time is removed; traffic metadata stays 90 days."""

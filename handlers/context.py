@@ -14,6 +14,10 @@ from models import outbox
 from models.org import Staff
 from models.tickets import DEFAULT_SERVICE_LEVEL, ServiceLevel
 
+# LINE accepts a redelivered event's reply token until 20 minutes after the original event; a minute
+# is kept back for clocks and the time a reply takes to reach LINE.
+REDELIVERY_TOKEN_LIMIT = timedelta(minutes=19)
+
 
 @dataclass
 class Settings:
@@ -127,18 +131,27 @@ class Context:
 
     def flush(self) -> None:
         self._flush_replies()
+        # One push call per chat, five messages each: LINE charges a push per recipient (per member in
+        # a group), not per message, so two cards for the IT group cost one push, not two.
+        by_chat: dict[str, list[Message]] = {}
         for to, messages in self._pushes:
+            by_chat.setdefault(to, []).extend(messages)
+        for to, messages in by_chat.items():
             outbox.enqueue(self.session, to, messages, self.now, inbox_event_id=self.inbox_event_id)
         self._pushes = []
 
-    def _token_clock_start(self) -> datetime:
-        """When LINE issued the reply token: the event's own timestamp if earlier than its arrival
-        (a late redelivery carries an old token that must not be mistaken for a fresh one)."""
-        start = self.received_at or self.now
+    def _reply_expiry(self) -> datetime:
+        """Until when the event's reply token may be used. LINE issues it with the event: a late
+        delivery's token is as old as the event. A redelivered event's token works again for a while
+        from its redelivery, but never later than REDELIVERY_TOKEN_LIMIT after the original event."""
+        arrived = self.received_at or self.now
         stamp = self.event.get("timestamp")
-        if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 2**53:
-            start = min(start, datetime.fromtimestamp(stamp / 1000, tz=UTC))
-        return start
+        happened = (datetime.fromtimestamp(stamp / 1000, tz=UTC)
+                    if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 2**53 else arrived)
+        delivery = self.event.get("deliveryContext")
+        if isinstance(delivery, dict) and delivery.get("isRedelivery") is True:
+            return min(arrived + self.settings.reply_token_ttl, happened + REDELIVERY_TOKEN_LIMIT)
+        return min(arrived, happened) + self.settings.reply_token_ttl
 
     def _flush_replies(self) -> None:
         if not self._replies or not self.chat_id:
@@ -151,7 +164,7 @@ class Context:
             self._replies,
             self.now,
             reply_token=token,
-            reply_expires_at=self._token_clock_start() + self.settings.reply_token_ttl if token else None,
+            reply_expires_at=self._reply_expiry() if token else None,
             inbox_event_id=self.inbox_event_id,
         )
         self._replies = []

@@ -14,6 +14,16 @@ from models import message_quota
 from models.org import staff_with_role
 
 
+def estimate_passes_warning(session: Session, now: datetime, settings: Settings) -> bool:
+    """Whether this month's last reading plus the pushes sent since (group members counted) passed the
+    warning share, the admins not yet warned: then LINE is asked again at once, not tomorrow."""
+    estimated = message_quota.estimate(session, now)
+    if estimated is None or not estimated[0] or message_quota.warned_this_month(session, now):
+        return False
+    limit, used = estimated
+    return used >= limit * settings.quota_warn_share
+
+
 def record(session: Session, now: datetime, limit: int | None, used: int, settings: Settings) -> bool:
     """Store the reading; True when the admins were warned."""
     reading = message_quota.record(session, now, limit, used, settings.quota_warn_share)

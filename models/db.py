@@ -14,6 +14,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
+    # hide_parameters: a statement's parameters (message text, tokens, LINE ids) never appear in an
+    # exception's text, and so never in a logged traceback.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)

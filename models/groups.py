@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -22,6 +22,9 @@ class ChatGroup(Base):
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # People in the chat (the bot not counted), as LINE last said: a push here costs this many messages.
+    member_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    member_count_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 def joined(session: Session, group_id: str, now: datetime) -> ChatGroup:
@@ -54,3 +57,31 @@ def it_group_id(session: Session) -> str | None:
         select(ChatGroup.group_id).where(ChatGroup.purpose == IT_GROUP, ChatGroup.left_at.is_(None))
     )
     return bound or get_setting(session, "notify.it_target")
+
+
+def is_group_chat(chat_id: str) -> bool:
+    """Group (C…) and room (R…) ids; a push there is charged once per member."""
+    return chat_id[:1] in ("C", "R")
+
+
+def member_count(session: Session, chat_id: str) -> int | None:
+    row = session.get(ChatGroup, chat_id)
+    return row.member_count if row is not None else None
+
+
+def set_member_count(session: Session, chat_id: str, count: int, now: datetime) -> None:
+    row = session.get(ChatGroup, chat_id) or joined(session, chat_id, now)
+    row.member_count, row.member_count_at = count, now
+
+
+def active_chat_ids(session: Session) -> list[str]:
+    """Chats the bot may push to: bound or joined groups not left, and the organisation's IT target."""
+    ids = list(session.scalars(select(ChatGroup.group_id).where(ChatGroup.left_at.is_(None))))
+    target = get_setting(session, "notify.it_target")
+    if target and target not in ids:
+        ids.append(target)
+    return ids
+
+
+def chats_of_unknown_size(session: Session) -> list[str]:
+    return [chat for chat in active_chat_ids(session) if member_count(session, chat) is None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,14 @@ from models.base import Base, UTCDateTime
 
 PENDING, DONE, IGNORED, FAILED = "pending", "done", "ignored", "failed"
 MAX_ATTEMPTS = 5
+# LINE's ids: U (user), C (group), R (room) and 32 lower-case hex digits. Anything else in an event's
+# source is refused at the door: it could never be answered, and would fail every insert that used it.
+SOURCE_IDS = {"userId": re.compile(r"U[0-9a-f]{32}"), "groupId": re.compile(r"C[0-9a-f]{32}"),
+              "roomId": re.compile(r"R[0-9a-f]{32}")}
+# Events older than this are refused at the door (LINE redelivers for far less time). Event ids are
+# kept at least TRAFFIC_LOG_MINIMUM (90 days, models.privacy), so a signed body replayed after the
+# purge is refused for its age, and one replayed before it is refused for its id.
+MAX_EVENT_AGE = timedelta(days=7)
 
 
 class InboxEvent(Base):
@@ -69,11 +78,30 @@ def _plausible_timestamp(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
 
 
+def refusal(event: dict[str, Any], now: datetime) -> str | None:
+    """Why an event (signed, so from LINE or a replay of LINE's) is not to be stored, or None."""
+    source = event.get("source")
+    if source is not None and not isinstance(source, dict):
+        return "malformed source"
+    for key, pattern in SOURCE_IDS.items():
+        if isinstance(source, dict) and key in source:
+            value = source[key]
+            if not isinstance(value, str) or not pattern.fullmatch(value):
+                return "malformed id"
+    timestamp = event.get("timestamp")
+    if _plausible_timestamp(timestamp) and timestamp < (now - MAX_EVENT_AGE).timestamp() * 1000:
+        return "too old"
+    return None
+
+
 def store_events(session: Session, events: list[dict[str, Any]], now: datetime) -> int:
-    """Insert events once each (a redelivery or a repeated POST is a no-op). Returns rows added."""
+    """Insert events once each (a redelivery or a repeated POST is a no-op). Returns rows added.
+    Events refused by `refusal` are left out (the caller counts them)."""
     added = 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for event in events:
+        if refusal(event, now) is not None:
+            continue
         event = _without_nul(event)
         source_type, chat_id = chat_of(event)
         timestamp = event.get("timestamp")

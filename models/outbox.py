@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, and_, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -35,6 +35,9 @@ class OutboxMessage(Base):
     # Set (and committed) before a reply is attempted: after a crash we then know a reply may
     # already have been delivered, and LINE refusing the token again proves it was.
     reply_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when an attempted reply is known to have reached LINE (LINE answered, or the answer was lost
+    # after the request was sent). Only then does a refused token prove the earlier attempt delivered.
+    reply_reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Fixed when the row is written, so every push attempt of this row carries the same key.
     retry_key: Mapped[str] = mapped_column(String(36), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
@@ -46,6 +49,9 @@ class OutboxMessage(Base):
     sent_via: Mapped[str | None] = mapped_column(String(8), nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Messages LINE counted against the monthly quota for this row once sent (one per recipient of a
+    # push or multicast, one per member of a group chat; 0 for a free reply).
+    charged: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def enqueue(
@@ -96,17 +102,29 @@ def due_messages(session: Session, now: datetime, limit: int = 50) -> list[Outbo
     # Chats waiting for a retry are left out in SQL: scanning a fixed window instead would let one
     # busy chat in backoff (hundreds of rows) starve every other chat behind it. Only a chat's first
     # pending row is ever retried, so "has a row not yet due" means "is waiting".
+    # A reply whose token is still fresh is never held back: it is free only for a minute, and a push
+    # waiting for a retry (LINE down, quota) must not turn it into a paid push or a lost answer.
     waiting = select(OutboxMessage.to_id).where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at > now)
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.to_id.not_in(waiting))
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
+               or_(OutboxMessage.to_id.not_in(waiting), has_fresh_reply_token(now)))
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
     return list(session.scalars(stmt))
 
 
-def mark_sent(row: OutboxMessage, now: datetime, via: str, status: int) -> None:
+def has_fresh_reply_token(now: datetime) -> ColumnElement[bool]:
+    return and_(OutboxMessage.reply_token.is_not(None), OutboxMessage.reply_expires_at > now)
+
+
+def reply_is_fresh(row: OutboxMessage, now: datetime) -> bool:
+    return bool(row.reply_token) and row.reply_expires_at is not None and row.reply_expires_at > now
+
+
+def mark_sent(row: OutboxMessage, now: datetime, via: str, status: int, charged: int = 0) -> None:
+    row.charged = charged
     row.status = SENT
     row.sent_at = now
     row.sent_via = via

@@ -159,7 +159,9 @@ def db(app: Any) -> Any:
 
 @pytest.fixture
 def worker(app: Any, line: FakeLine) -> Iterator[Worker]:
-    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2.0)
+    # Generous: on a loaded machine a first large Flex validation can take seconds, and a timed-out
+    # reply under a frozen clock would never be retried within the test.
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=10.0)
     yield Worker(app, api)
     api.close()
 

@@ -383,6 +383,18 @@ def test_the_quota_page_shows_the_latest_reading_and_the_warning(app, it):
     assert str(year) in page  # months in the Buddhist Era
 
 
+def test_the_quota_page_says_when_the_month_is_used_up_and_estimates_group_pushes(app, it):
+    now = utcnow()
+    with transaction(app) as session:
+        message_quota.record(session, now - timedelta(hours=2), 1000, 500, 0.8)
+        (row,) = outbox.enqueue(session, "C" + "1" * 32, [{"type": "text", "text": "x"}], now - timedelta(hours=1))
+        outbox.mark_sent(row, now - timedelta(hours=1), "push", 200, charged=12)
+        message_quota.mark_exhausted(session, now)
+    page = it.get("/admin/quota").get_data(as_text=True)
+    assert 'id="exhausted"' in page and "โควตาข้อความของเดือนนี้หมดแล้ว" in page
+    assert "512" in page.split('id="estimate"')[1]
+
+
 # --- who may change what ----------------------------------------------------------------------
 
 ADMIN_POSTS = [

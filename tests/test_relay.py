@@ -225,3 +225,177 @@ def test_a_resent_row_gets_a_new_day_of_retries(db):
         session.refresh(row)
         outbox.schedule_retry(row, utcnow(), 500, "server error")
         assert row.status == outbox.PENDING and row.resent_at is not None
+
+
+# LINE as it really behaves (issue 13) -------------------------------------------------------------
+
+GROUP = "C" + "1" * 32
+
+
+def test_a_push_refused_for_the_monthly_limit_is_not_retried_and_alerts_the_admin(db, line):
+    """LINE's 429 "You have reached your monthly limit" lasts until next month: kept for the admin at
+    once (not retried for a day), and the month is marked as exhausted for the quota page."""
+    from models import message_quota
+
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2)
+    now = utcnow()
+    line.set_quota(0)
+    row_id = _queue(db, now)
+    relay_once(db, api, now=lambda: now)
+    row = _row(db, row_id)
+    assert row.status == outbox.DEAD and row.last_status == 429 and "monthly limit" in row.last_error
+    relay_once(db, api, now=lambda: now + timedelta(hours=1))
+    assert len(_pushes(line)) == 1
+    with db.transaction() as session:
+        assert message_quota.exhausted_since(session, now) == now
+
+
+def test_a_rate_limited_push_is_still_retried(db, line):
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2)
+    now = utcnow()
+    row_id = _queue(db, now)
+    line.fail_next(1, status=429)  # "Too many requests": per-request rate limit
+    relay_once(db, api, now=lambda: now)
+    assert _row(db, row_id).status == outbox.PENDING
+    relay_once(db, api, now=lambda: now + timedelta(minutes=1))
+    assert _row(db, row_id).status == outbox.SENT
+
+
+def test_a_push_waiting_for_a_retry_does_not_hold_back_a_fresh_reply(db, line):
+    """The user's free answer goes out while its token is fresh, whatever waits before it."""
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2)
+    now = utcnow()
+    waiting = _queue(db, now)
+    line.fail_next(1, status=500, path_prefix="/v2/bot/message/push")
+    relay_once(db, api, now=lambda: now)
+    assert _row(db, waiting).status == outbox.PENDING
+    token = line.issue_reply_token(MALEE)
+    reply = _queue(db, now, reply_token=token, reply_expires_at=now + timedelta(seconds=50))
+    relay_once(db, api, now=lambda: now + timedelta(seconds=1))  # the push is not due yet
+    row = _row(db, reply)
+    assert row.status == outbox.SENT and row.sent_via == "reply"
+    assert _row(db, waiting).status == outbox.PENDING
+    relay_once(db, api, now=lambda: now + timedelta(minutes=1))
+    assert _row(db, waiting).status == outbox.SENT
+
+
+def test_with_the_quota_used_up_the_next_answer_still_goes_out_as_a_free_reply(client, line, db, worker):
+    from tests.conftest import say
+
+    line.set_quota(0)
+    with db.transaction() as session:
+        (row,) = outbox.enqueue(session, MALEE, [text("แจ้งเตือน")], utcnow())
+    worker.relay_outbox()
+    answer = say(client, line, worker, MALEE, "เมนู")
+    assert answer and [s.kind for s in line.sent] == ["reply"]
+    assert _row(db, row.id).status == outbox.DEAD
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_a_reply_that_never_reached_line_is_not_taken_as_delivered_when_its_token_is_refused(db, line):
+    """The first attempt could not connect, so LINE never saw it: a refused token later means the token
+    expired (LINE's clock), not that we used it. The message is pushed, not recorded as delivered."""
+    unreachable = LineApi(_closed_port_url(), ACCESS_TOKEN, timeout=2)
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2)
+    now = utcnow()
+    token = line.issue_reply_token(MALEE)
+    row_id = _queue(db, now, reply_token=token, reply_expires_at=now + timedelta(seconds=50))
+    relay_once(db, unreachable, now=lambda: now)
+    row = _row(db, row_id)
+    assert row.status == outbox.PENDING and row.reply_attempted_at is None
+    line.expire_reply_token(token)
+    relay_once(db, api, now=lambda: now + timedelta(seconds=5))
+    row = _row(db, row_id)
+    assert row.status == outbox.SENT and row.sent_via == "push"
+    assert [s.kind for s in line.sent] == ["push"]
+
+
+def test_a_reply_that_reached_line_and_lost_its_answer_is_taken_as_delivered(db, line):
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=2)
+    now = utcnow()
+    token = line.issue_reply_token(MALEE)
+    row_id = _queue(db, now, reply_token=token, reply_expires_at=now + timedelta(seconds=50))
+    line.set_failure_rate(1.0, 500, "/v2/bot/message/reply", after_accept=1.0)  # taken, answer lost
+    relay_once(db, api, now=lambda: now)
+    line.set_failure_rate(0)
+    assert _row(db, row_id).reply_reached_at is not None
+    relay_once(db, api, now=lambda: now + timedelta(seconds=5))
+    row = _row(db, row_id)
+    assert row.status == outbox.SENT and row.sent_via == "reply"
+    assert [s.kind for s in line.sent] == ["reply"]
+
+
+def test_a_push_into_a_group_is_charged_per_member(app, db, line, worker):
+    """LINE's pricing: a push to a five-person chat counts five messages. The fake charges so, and the
+    outbox records the same charge once the worker knows the group's size."""
+    members = [f"U{i:032x}" for i in range(1, 6)]
+    line.add_members(GROUP, *members)
+    with db.transaction() as session:
+        from models import groups
+
+        groups.joined(session, GROUP, utcnow())
+    worker.check_quota()  # reads the quota and the size of every group the bot is in
+    with db.transaction() as session:
+        assert groups.member_count(session, GROUP) == 5
+        (row,) = outbox.enqueue(session, GROUP, [text("ถึงกลุ่ม")], utcnow())
+    worker.relay_outbox()
+    assert line.push_count == 5
+    assert _row(db, row.id).charged == 5
+
+
+def test_group_pushes_count_in_the_estimate_and_bring_the_warning_forward(app, db, line, worker):
+    """At 70 of 100 in the morning reading, three pushes into a five-person group make 85: past the 80 %
+    warning, so the worker asks LINE again at once (not tomorrow) and the admins are warned today."""
+    from handlers import texts
+    from models import groups, message_quota
+    from tests.conftest import DIRECTOR, KANDA
+
+    line.set_quota(100)
+    line.add_members(GROUP, *[f"U{i:032x}" for i in range(1, 6)])
+    with db.transaction() as session:
+        groups.joined(session, GROUP, utcnow())
+    for i in range(70):
+        line.state.deliver("push", [f"U{i + 100:032x}"], [text("ก่อนหน้า")], None, f"r{i}")
+    assert worker.check_quota() is False  # 70 %: no warning
+    for i in range(3):
+        with db.transaction() as session:
+            outbox.enqueue(session, GROUP, [text(f"งาน {i}")], utcnow())
+        worker.relay_outbox()
+    with db.transaction() as session:
+        assert message_quota.estimate(session, utcnow()) == (100, 85)
+    assert worker.check_quota() is True
+    worker.relay_outbox()
+    warnings = [m for admin in (KANDA, DIRECTOR) for m in line.messages_to(admin)
+                if m.get("text", "").startswith(texts.QUOTA_WARNING.split("{")[0])]
+    assert warnings
+
+
+def test_pushes_to_one_chat_in_one_transaction_go_in_one_call(app, db, line, worker):
+    """Two cards for the IT group from one event are one push (one charge per member), not two."""
+    from handlers.context import Context
+    from handlers.messages import text as message
+
+    with app.app_context(), db.transaction() as session:
+        ctx = Context.for_job(session, utcnow(), worker_settings(app))
+        ctx.push(GROUP, message("งานที่ 1"))
+        ctx.push(MALEE, message("ถึงคุณ"))
+        ctx.push(GROUP, message("งานที่ 2"))
+        ctx.flush()
+    worker.relay_outbox()
+    calls = [r.json["to"] for r in _pushes(line)]
+    assert sorted(calls) == sorted([GROUP, MALEE])
+    assert [m["text"] for m in line.messages_to(GROUP)] == ["งานที่ 1", "งานที่ 2"]
+
+
+def worker_settings(app):
+    from bot.worker import handler_settings
+
+    return handler_settings(app)

@@ -61,3 +61,17 @@ def test_image_is_a_small_png_of_the_menu_size():
     data = image_bytes()
     assert _png_size(data) == (WIDTH, HEIGHT)
     assert len(data) < 1024 * 1024  # LINE's limit is 1 MB; we stay well below it
+
+
+def test_a_second_deploy_deletes_the_menu_it_replaced(line):
+    """LINE keeps every menu created (1,000 at most per channel): a deploy leaves only the new one."""
+    other = line.state.create_rich_menu({**definition(), "name": "someone-elses-menu"})
+    api = LineApi(line.base_url, ACCESS_TOKEN, timeout=5.0)
+    try:
+        first = api.deploy_rich_menu(definition(), image_bytes())
+        second = api.deploy_rich_menu(definition(), image_bytes())
+    finally:
+        api.close()
+    assert first != second
+    assert set(line.state.rich_menus) == {second, other}  # another tool's menu is left alone
+    assert line.state.default_rich_menu == second

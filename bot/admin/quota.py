@@ -29,9 +29,12 @@ def share(reading: QuotaReading) -> float | None:
 @bp.get("/quota")
 @require(*IT_PAGES)
 def quota_page() -> Any:
-    month = message_quota.month_of(utcnow())
+    now = utcnow()
+    month = message_quota.month_of(now)
     with get_db().transaction() as session:
         latest = message_quota.latest(session)
+        estimate = message_quota.estimate(session, now)
+        exhausted = message_quota.exhausted_since(session, now)
         readings = list(session.scalars(select(QuotaReading).order_by(QuotaReading.read_at.desc(),
                                                                       QuotaReading.id.desc()).limit(READINGS)))
         warned = session.scalar(select(QuotaReading.read_at).where(QuotaReading.month == month,
@@ -40,5 +43,6 @@ def quota_page() -> Any:
     percent = share(latest) if latest else None
     over = percent is not None and percent >= warn_percent
     return render_template("admin/quota.html", latest=latest, percent=percent, readings=readings, share=share,
+                           estimate=estimate, exhausted=exhausted,
                            warn_percent=warn_percent, warned=warned, over=over, month=month,
                            stale=latest is not None and latest.month != month)

@@ -7,7 +7,9 @@ does, POSTed to the bot). Tests and the simulator drive it in-process through `F
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -36,6 +38,7 @@ class FakeLine:
         """Serve on host:port (0: any free port) in a daemon thread; returns the base URL."""
         if self._server is not None:
             return self.base_url
+        _warm_up_validation()
         self._server = make_server(host, port, FakeLineApp(self.state, self.access_token), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-line", daemon=True)
         self._thread.start()
@@ -119,6 +122,9 @@ class FakeLine:
     def add_profile(self, user_id: str, display_name: str) -> None:
         self.state.add_profile(user_id, display_name)
 
+    def add_members(self, chat_id: str, *user_ids: str) -> None:
+        self.state.add_members(chat_id, *user_ids)
+
     # Webhook side --------------------------------------------------------------------------------
 
     def make_event(self, kind: str, user_id: str | None, *, group_id: str | None = None, mode: str = "active",
@@ -127,7 +133,20 @@ class FakeLine:
         token = None
         if webhook.needs_reply_token(kind, mode):
             token = self.issue_reply_token(group_id or user_id)
+        if group_id and user_id:
+            self.add_members(group_id, user_id)  # whoever speaks in a group is one of its members
         return webhook.build_event(kind, user_id, reply_token=token, group_id=group_id, mode=mode, **fields)
+
+    def redelivery(self, event: dict[str, Any], original_age: float = 0.0) -> dict[str, Any]:
+        """The same event as LINE redelivers it, the original having happened `original_age` seconds
+        ago: marked as a redelivery, with the original timestamp, its reply token usable again for a
+        minute (never past 20 minutes after the original, never once used)."""
+        again = copy.deepcopy(event)
+        again["timestamp"] = int((time.time() - original_age) * 1000)
+        again.setdefault("deliveryContext", {})["isRedelivery"] = True
+        if isinstance(again.get("replyToken"), str):
+            self.state.redeliver_reply_token(again["replyToken"], original_age)
+        return again
 
     def sign_events(self, events: list[dict[str, Any]]) -> tuple[bytes, str]:
         """The webhook body LINE would POST for these events, and its X-Line-Signature."""
@@ -140,3 +159,13 @@ class FakeLine:
             raise RuntimeError("no webhook_url: tell the fake where the bot's /callback is")
         body, signed = self.sign_events(events)
         return webhook.post(self.webhook_url, body, signed, timeout)
+
+
+def _warm_up_validation() -> None:
+    """Build the spec's validators before the first request: done lazily, it can take seconds on a busy
+    machine and make the bot's first call time out as if LINE were slow."""
+    from bot.fake_line import spec
+
+    body = b'{"to":"U00000000000000000000000000000000","messages":[{"type":"text","text":"x"}]}'
+    for path in ("/v2/bot/message/push", "/v2/bot/message/reply", "/v2/bot/message/multicast"):
+        spec.validate("POST", path, {"Content-Type": "application/json"}, {}, body, "application/json")

@@ -233,6 +233,11 @@ def _profile(state: PlatformState, call: Call) -> Answer:
     return Answer(body=profile) if profile else error(404, "Not found")
 
 
+def _member_count(state: PlatformState, call: Call) -> Answer:
+    count = state.member_count(call.params.get("groupId") or call.params.get("roomId") or "")
+    return error(404, "Not found") if count is None else Answer(body={"count": count})
+
+
 def _content(state: PlatformState, call: Call) -> Answer:
     found = state.content(call.params["messageId"])
     if found is None:
@@ -310,6 +315,8 @@ HANDLERS: dict[str, Handler] = {
     "getBotInfo": _bot_info,
     "getProfile": _profile,
     "getMessageContent": _content,
+    "getGroupMemberCount": _member_count,
+    "getRoomMemberCount": _member_count,
     "createRichMenu": _create_rich_menu,
     "setRichMenuImage": _set_rich_menu_image,
     "getRichMenuImage": _get_rich_menu_image,

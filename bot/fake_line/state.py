@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_QUOTA = 500
+REDELIVERY_TOKEN_LIMIT = 20 * 60.0  # seconds after the original event: a redelivered token is dead then
 
 
 @dataclass
@@ -49,6 +50,7 @@ class _ReplyToken:
     to: str | None
     expires_at: float
     used: bool = False
+    issued_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -127,6 +129,7 @@ class PlatformState:
         self._wake = threading.Event()  # set to cut short the answers being held back by a delay
         self._content: dict[str, tuple[bytes, str]] = {}
         self._profiles: dict[str, str] = {}
+        self._members: dict[str, set[str]] = {}  # group/room id -> user ids (the bot not counted)
         self.rich_menus: dict[str, RichMenu] = {}
         self.default_rich_menu: str | None = None
 
@@ -172,6 +175,7 @@ class PlatformState:
             self._down = False
             self._content.clear()
             self._profiles.clear()
+            self._members.clear()
             self.rich_menus.clear()
             self.default_rich_menu = None
             self._wake_sleepers()
@@ -190,6 +194,17 @@ class PlatformState:
         with self._lock:
             self._reply_tokens[token] = _ReplyToken(to, time.time() + self.reply_token_ttl)
         return token
+
+    def redeliver_reply_token(self, token: str, original_age: float = 0.0) -> None:
+        """LINE redelivers an event: its unused token works again for a minute from the redelivery,
+        but never more than REDELIVERY_TOKEN_LIMIT after the original event (`original_age` seconds ago)."""
+        now = time.time()
+        with self._lock:
+            issued = self._reply_tokens.get(token)
+            if issued is None:
+                return
+            issued.issued_at = now - original_age
+            issued.expires_at = min(now + self.reply_token_ttl, issued.issued_at + REDELIVERY_TOKEN_LIMIT)
 
     def expire_reply_token(self, token: str) -> None:
         with self._lock:
@@ -215,7 +230,9 @@ class PlatformState:
         with self._lock:
             if retry_key and retry_key in self._retry_keys:
                 return self._retry_keys[retry_key]
-            charged = 0 if kind == "broadcast" else len(recipients)
+            # LINE's pricing: one message per person reached, so a push into a group chat costs one
+            # per member (a broadcast's audience is not modelled).
+            charged = 0 if kind == "broadcast" else sum(self._cost_of(to) for to in recipients)
             if self.quota_limit is not None and self._push_count + charged > self.quota_limit:
                 return Refused(429, "You have reached your monthly limit.")
             self._push_count += charged
@@ -226,6 +243,23 @@ class PlatformState:
             if retry_key:
                 self._retry_keys[retry_key] = Conflict(request_id, sent)
             return Accepted(sent)
+
+    def _cost_of(self, to: str | None) -> int:
+        if to and to[:1] in ("C", "R"):
+            return max(len(self._members.get(to, ())), 1)
+        return 1
+
+    # Group chats ---------------------------------------------------------------------------------
+
+    def add_members(self, chat_id: str, *user_ids: str) -> None:
+        """People in a group or room chat (as LINE knows them): each is charged for a push there."""
+        with self._lock:
+            self._members.setdefault(chat_id, set()).update(u for u in user_ids if u)
+
+    def member_count(self, chat_id: str) -> int | None:
+        with self._lock:
+            members = self._members.get(chat_id)
+            return None if members is None else len(members)
 
     # Faults --------------------------------------------------------------------------------------
 
