@@ -8,17 +8,28 @@ does, POSTed to the bot). Tests and the simulator drive it in-process through `F
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from bot.fake_line import events as webhook
 from bot.fake_line.app import FakeLineApp
 from bot.fake_line.state import PlatformState, RecordedRequest, SentMessage
 
 __all__ = ["FakeLine", "RecordedRequest", "SentMessage"]
+
+_LINE_ID = re.compile(r"[UCR][0-9a-f]{32}")
+
+
+class _MaskedIdsRequestHandler(WSGIRequestHandler):
+    """The platform's access log, with the LINE ids in paths (member counts, profiles) masked:
+    the suite's and the demo's logs must carry no raw LINE id, whichever side logged it."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.log("info", '"%s %s" %s %s', self.command, _LINE_ID.sub("<id>", self.path), code, size)
 
 
 class FakeLine:
@@ -39,7 +50,13 @@ class FakeLine:
         if self._server is not None:
             return self.base_url
         _warm_up_validation()
-        self._server = make_server(host, port, FakeLineApp(self.state, self.access_token), threaded=True)
+        self._server = make_server(
+            host,
+            port,
+            FakeLineApp(self.state, self.access_token),
+            threaded=True,
+            request_handler=_MaskedIdsRequestHandler,
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-line", daemon=True)
         self._thread.start()
         return self.base_url
